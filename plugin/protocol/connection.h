@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The sans-I/O server side of one WebSocket connection: bytes in → events; send…() → bytes out.
+// Drive it with two verbs (model: python-websockets protocol.py): receive() what the socket read,
+// then takeEvents() and takeOutput(). Time enters as calls (handshakeTimedOut()), never as a timer.
+#pragma once
+
+#include "close.h"
+#include "deflate.h"
+#include "errors.h"
+#include "events.h"
+#include "handshake.h"
+#include "message.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace qws::protocol {
+
+struct ConnectionConfig {
+    HandshakeLimits handshake;
+    MessageLimits messages;
+    DeflateOptions deflate;                 ///< deflate.enabled = false: never negotiate compression
+    std::vector<std::string> subprotocols;  ///< server preference order
+    std::string serverName;                 ///< sent as the Server header when not empty
+};
+
+class ServerConnection {
+public:
+    enum class State : std::uint8_t {
+        Handshake,        ///< reading the upgrade request
+        AwaitingDecision, ///< request() is complete and valid: call accept() or reject()
+        Open,             ///< 101 sent: messages flow
+        Closing,          ///< a close frame was sent or received
+        Closed,           ///< nothing more to read or send; close TCP once output is flushed
+    };
+
+    explicit ServerConnection(ConnectionConfig config = {});
+    ~ServerConnection();
+    ServerConnection(const ServerConnection &) = delete;
+    ServerConnection &operator=(const ServerConnection &) = delete;
+
+    State state() const noexcept { return m_state; }
+
+    // ---- input -------------------------------------------------------------------------------
+    /// Feeds bytes read from the socket. In Handshake the request is parsed (bytes after it are kept
+    /// until accept()); in Open/Closing frames are parsed into events. A bad request queues an HTTP
+    /// error response and moves to Closed with a Failure event; a protocol violation queues a close
+    /// frame (§7.1.7) with a Failure event. Input after Closed is ignored.
+    void receive(std::span<const std::byte> data);
+    /// The peer closed its sending side (TCP FIN). Moves to Closed.
+    void receiveEof();
+    /// The handshake did not complete in time: queues a 408 response, moves to Closed.
+    void handshakeTimedOut();
+
+    // ---- the opening handshake ----------------------------------------------------------------
+    /// The parsed request; valid from AwaitingDecision on.
+    const Request &request() const noexcept { return m_request; }
+    /// Accepts: negotiates the subprotocol and permessage-deflate from the config, queues the 101,
+    /// moves to Open and parses any bytes that followed the request. Only in AwaitingDecision.
+    void accept();
+    /// Refuses with a handshake error (HandshakeOriginRefused → 403, HandshakeServerFull → 503, …);
+    /// queues the HTTP response and moves to Closed. Only in Handshake/AwaitingDecision.
+    void reject(Error error, std::string_view reason = {});
+
+    /// Negotiated values (valid once Open).
+    const std::string &subprotocol() const noexcept { return m_subprotocol; }
+    const std::optional<DeflateParams> &deflateParams() const noexcept { return m_deflateParams; }
+
+    // ---- sending ------------------------------------------------------------------------------
+    /// Queue a message as one frame (compressed when negotiated and worthwhile). Ignored unless the
+    /// closing handshake allows sending data. Return false when ignored.
+    bool sendText(std::string_view utf8);
+    bool sendBinary(std::span<const std::byte> data);
+    bool sendPing(std::string_view payload = {});   ///< payload truncated to 125 bytes
+    bool sendPong(std::string_view payload = {});
+    /// Starts the closing handshake (§7.1.2). After the peer answers, the state becomes Closed.
+    bool close(std::uint16_t code = 1000, std::string_view reason = {});
+
+    // ---- output -------------------------------------------------------------------------------
+    bool hasOutput() const noexcept { return !m_output.empty(); }
+    /// Takes all bytes to write, in order.
+    std::string takeOutput() { return std::exchange(m_output, {}); }
+    bool hasEvents() const noexcept { return !m_events.empty(); }
+    std::vector<Event> takeEvents() { return std::exchange(m_events, {}); }
+
+    /// Why the connection ended: the close code sent/received, or 1006 when TCP dropped without one.
+    std::uint16_t closeCode() const noexcept { return m_closeCode; }
+    const std::string &closeReason() const noexcept { return m_closeReason; }
+    Error error() const noexcept { return m_error; }
+
+private:
+    void processFrames(std::span<const std::byte> data);
+    void handleEvents(std::size_t firstNew);
+    void fail(Error error);
+    void queueFrame(Opcode opcode, bool rsv1, std::span<const std::byte> payload);
+    bool sendData(Opcode opcode, std::span<const std::byte> payload);
+
+    ConnectionConfig m_config;
+    State m_state = State::Handshake;
+    RequestParser m_parser;
+    Request m_request;
+    std::string m_pendingInput;   // bytes after the request, before accept()
+    std::string m_output;
+    std::vector<Event> m_events;
+    MessageAssembler m_assembler;
+    ClosingHandshake m_closing;
+    std::string m_subprotocol;
+    std::optional<DeflateParams> m_deflateParams;
+    std::unique_ptr<Inflater> m_inflater;
+    std::unique_ptr<Deflater> m_deflater;
+    std::string m_scratch;
+    std::uint16_t m_closeCode = 1006;
+    std::string m_closeReason;
+    Error m_error = Error::None;
+};
+
+} // namespace qws::protocol

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Frames → messages: RFC 6455 §5.4 fragmentation, §5.5 interleaved control frames, size limits,
+// UTF-8 validation of text (§8.1) and permessage-deflate decompression (RFC 7692).
+#pragma once
+
+#include "close.h"
+#include "deflate.h"
+#include "errors.h"
+#include "events.h"
+#include "frame.h"
+#include "utf8.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace qws::protocol {
+
+struct MessageLimits {
+    std::uint64_t maxFrameSize = UINT64_C(64) * 1024 * 1024;   ///< → FrameTooBig (1009)
+    std::uint64_t maxMessageSize = UINT64_C(64) * 1024 * 1024; ///< after decompression → MessageTooBig (1009)
+    bool deliverFragments = false;  ///< true: a Fragment event per data frame; false: whole Messages
+};
+
+/// Parses client frames from a byte stream and assembles them into events. It unmasks, validates and
+/// decompresses; it does not answer pings or closes (ServerConnection does).
+class MessageAssembler {
+public:
+    explicit MessageAssembler(MessageLimits limits = {}, bool requireMask = true);
+
+    /// Enables permessage-deflate (RSV1 allowed on a message's first frame). `inflater` must outlive
+    /// this object; nullptr disables.
+    void setInflater(Inflater *inflater) noexcept;
+
+    /// Consumes `in` entirely (partial headers and payloads are kept inside) unless it fails, appending
+    /// Message/Fragment/Ping/Pong/Close events to `out`. On failure it appends one Failure event, stops
+    /// consuming, and every later call returns 0. Returns the number of bytes consumed.
+    std::size_t feed(std::span<const std::byte> in, std::vector<Event> &out);
+
+    Error error() const noexcept { return m_error; }
+    bool inMessage() const noexcept { return m_inMessage; }
+
+private:
+    // Implementation state (see message.cpp): partial header bytes, current frame, current message.
+    MessageLimits m_limits;
+    FrameRules m_rules;
+    Inflater *m_inflater = nullptr;
+    Error m_error = Error::None;
+
+    std::array<std::byte, kMaxFrameHeaderSize> m_headerBuf{};
+    std::size_t m_headerHave = 0;
+    bool m_haveHeader = false;
+    FrameHeader m_frame;
+    std::uint64_t m_frameRemaining = 0;
+    std::size_t m_maskPhase = 0;
+
+    bool m_inMessage = false;
+    Opcode m_messageOpcode = Opcode::Binary;
+    bool m_messageCompressed = false;
+    bool m_fragmentFirst = true;
+    std::uint64_t m_messageSize = 0;     // bytes received for the current message (wire or inflated)
+    std::string m_message;               // payload being assembled (inflated when compressed)
+    std::string m_control;               // control frame payload being assembled
+    std::string m_compressed;            // compressed bytes of the current frame before inflating
+    Utf8Validator m_utf8;
+};
+
+} // namespace qws::protocol
