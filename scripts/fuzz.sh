@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Builds the libFuzzer targets with clang (ASan + UBSan) and runs each for a bounded time.
+#   scripts/fuzz.sh [seconds-per-target]   (default 20)
+# Seeds come from tests/fuzz/corpus/<name>/; new inputs go to build-fuzz/corpus/<name>/ (copy the
+# interesting ones back into the repo to grow its corpus). Any crash, leak or sanitizer report fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_PER=${1:-20}
+BUILD_DIR=${QWS_FUZZ_BUILD_DIR:-build-fuzz}
+GEN=(); command -v ninja >/dev/null && GEN=(-G Ninja)
+CC=clang CXX=clang++ cmake -S . -B "$BUILD_DIR" "${GEN[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DQWS_BUILD_FUZZ=ON -DQWS_BUILD_QT=OFF -DQWS_BUILD_TESTS=OFF -DQWS_BUILD_EXAMPLES=OFF -DQWS_BUILD_BENCH=OFF >/dev/null
+cmake --build "$BUILD_DIR" --parallel "$(nproc)"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+status=0
+for bin in "$BUILD_DIR"/tests/fuzz/fuzz_*; do
+  [ -x "$bin" ] || continue
+  name=$(basename "$bin"); name=${name#fuzz_}
+  mkdir -p "$BUILD_DIR/corpus/$name" "tests/fuzz/corpus/$name"
+  echo "fuzz: $name for ${SECONDS_PER}s"
+  if ! "$bin" -max_total_time="$SECONDS_PER" -print_final_stats=1 -artifact_prefix="$BUILD_DIR/corpus/$name/" \
+       "$BUILD_DIR/corpus/$name" "tests/fuzz/corpus/$name" > "$BUILD_DIR/fuzz-$name.log" 2>&1; then
+    echo "fuzz: $name FAILED — see $BUILD_DIR/fuzz-$name.log"; tail -40 "$BUILD_DIR/fuzz-$name.log"; status=1
+  else
+    grep -E "stat::number_of_executed_units|stat::new_units_added" "$BUILD_DIR/fuzz-$name.log" | tr '\n' ' '; echo
+  fi
+done
+exit $status
