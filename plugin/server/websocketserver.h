@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// qws::WebSocketServer: QWebSocketServer's API, function for function, on a threaded engine.
+#pragma once
+
+#include "quickwebsockets_global.h"
+#include "websocketprotocol.h"
+
+#include <QtCore/QObject>
+#include <QtCore/QScopedPointer>
+#include <QtCore/QString>
+#include <QtCore/QStringList>
+#include <QtCore/QUrl>
+#include <QtNetwork/QAbstractSocket>
+#include <QtNetwork/QHostAddress>
+#include <QtNetwork/QNetworkProxy>
+#include <QtNetwork/QSslConfiguration>
+#include <QtNetwork/QSslError>
+
+#include <chrono>
+
+QT_BEGIN_NAMESPACE
+class QTcpSocket;
+class QSslPreSharedKeyAuthenticator;
+QT_END_NAMESPACE
+
+namespace qws {
+
+class CorsAuthenticator;
+class WebSocket;
+class WebSocketServerPrivate;
+
+/// permessage-deflate (RFC 7692) settings of a server. Beyond QWebSocketServer, which has none.
+struct CompressionOptions {
+    bool enabled = true;               ///< negotiate when a client offers it
+    int serverMaxWindowBits = 15;      ///< 9–15 (8 is negotiated as 9 internally)
+    int clientMaxWindowBits = 15;      ///< asked of clients that allow a value
+    bool serverNoContextTakeover = false;
+    bool clientNoContextTakeover = false;
+    int level = 6;                     ///< zlib level 1–9
+    int minMessageSize = 64;           ///< smaller messages go out uncompressed
+};
+
+/// What happens when a connection's outbound queue passes maxOutboundQueue().
+enum class OutboundPolicy {
+    CloseConnection, ///< emit WebSocket::outboundQueueFull(), then close with 1008 (default)
+    RejectSends,     ///< emit WebSocket::outboundQueueFull(); send…() return -1 until it drains
+};
+
+class QWS_EXPORT WebSocketServer : public QObject
+{
+    Q_OBJECT
+public:
+    enum SslMode { SecureMode = 0, NonSecureMode };
+    Q_ENUM(SslMode)
+
+    explicit WebSocketServer(const QString &serverName, SslMode secureMode, QObject *parent = nullptr);
+    ~WebSocketServer() override;
+
+    // ---- the QWebSocketServer API ---------------------------------------------------------------
+    bool listen(const QHostAddress &address = QHostAddress::Any, quint16 port = 0);
+    void close();
+    bool isListening() const;
+
+    void setMaxPendingConnections(int numConnections);
+    int maxPendingConnections() const;
+
+    void setHandshakeTimeout(std::chrono::milliseconds msec);
+    std::chrono::milliseconds handshakeTimeout() const;
+    void setHandshakeTimeout(int msec);
+    int handshakeTimeoutMS() const;
+
+    quint16 serverPort() const;
+    QHostAddress serverAddress() const;
+    QUrl serverUrl() const;
+
+    SslMode secureMode() const;
+
+    bool setSocketDescriptor(qintptr socketDescriptor);
+    qintptr socketDescriptor() const;
+    bool setNativeDescriptor(qintptr descriptor);
+    qintptr nativeDescriptor() const;
+
+    bool hasPendingConnections() const;
+    virtual WebSocket *nextPendingConnection();
+
+    WebSocketProtocol::CloseCode error() const;
+    QString errorString() const;
+
+    void pauseAccepting();
+    void resumeAccepting();
+
+    void setServerName(const QString &serverName);
+    QString serverName() const;
+
+    void setProxy(const QNetworkProxy &networkProxy);
+    QNetworkProxy proxy() const;
+
+    void setSslConfiguration(const QSslConfiguration &sslConfiguration);
+    QSslConfiguration sslConfiguration() const;
+
+    QList<WebSocketProtocol::Version> supportedVersions() const;
+
+    QStringList supportedSubprotocols() const;
+    void setSupportedSubprotocols(const QStringList &protocols);
+
+    void handleConnection(QTcpSocket *socket) const;
+
+    // ---- beyond the reference -------------------------------------------------------------------
+    /// Engine threads for sockets, TLS and protocol work (default: QThread::idealThreadCount()).
+    /// Takes effect at the next listen().
+    void setWorkerThreadCount(int count);
+    int workerThreadCount() const;
+
+    void setCompression(const CompressionOptions &options);
+    CompressionOptions compression() const;
+
+    /// Largest accepted message, after decompression (default 64 MiB) → close 1009 when exceeded.
+    void setMaxMessageSize(qint64 bytes);
+    qint64 maxMessageSize() const;
+    /// Largest accepted frame (default 64 MiB) → close 1009.
+    void setMaxFrameSize(qint64 bytes);
+    qint64 maxFrameSize() const;
+
+    /// Empty (default): every origin is allowed (originAuthenticationRequired still runs).
+    void setAllowedOrigins(const QStringList &origins);
+    QStringList allowedOrigins() const;
+
+    /// Ping every idle connection after this long without traffic; 0 (default) disables.
+    void setKeepAliveInterval(std::chrono::milliseconds interval);
+    std::chrono::milliseconds keepAliveInterval() const;
+    /// Close (1001) connections silent for this long; 0 (default) disables.
+    void setIdleTimeout(std::chrono::milliseconds timeout);
+    std::chrono::milliseconds idleTimeout() const;
+
+    /// Unconsumed inbound bytes per connection before the engine stops reading it (default 4 MiB).
+    void setMaxInboundQueue(qint64 bytes);
+    qint64 maxInboundQueue() const;
+    /// Unsent outbound bytes per connection before `policy` applies (default 16 MiB).
+    void setMaxOutboundQueue(qint64 bytes, OutboundPolicy policy = OutboundPolicy::CloseConnection);
+    qint64 maxOutboundQueue() const;
+    OutboundPolicy outboundPolicy() const;
+
+    /// Open connections (handshake done, not yet disconnected), pending ones included.
+    int connectionCount() const;
+
+Q_SIGNALS:
+    void acceptError(QAbstractSocket::SocketError socketError);
+    void serverError(qws::WebSocketProtocol::CloseCode closeCode);
+    /// Emitted on an engine thread (direct connection): the slot may refuse by setAllowed(false).
+    void originAuthenticationRequired(qws::CorsAuthenticator *authenticator);
+    void newConnection();
+    void peerVerifyError(const QSslError &error);
+    void sslErrors(const QList<QSslError> &errors);
+    void preSharedKeyAuthenticationRequired(QSslPreSharedKeyAuthenticator *authenticator);
+    void closed();
+
+protected:
+    WebSocketServer(WebSocketServerPrivate &dd, QObject *parent);
+
+private:
+    Q_DISABLE_COPY(WebSocketServer)
+    QScopedPointer<WebSocketServerPrivate> d_ptr;
+    Q_DECLARE_PRIVATE(WebSocketServer)
+};
+
+} // namespace qws
