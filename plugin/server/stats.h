@@ -18,6 +18,9 @@ struct ConnectionStats {
     quint64 bytesSent = 0;       ///< payload bytes of messages (before compression)
     qint64 connectedAtMs = 0;    ///< ms since epoch (UTC) when the handshake completed
     qint64 roundTripTimeUs = -1; ///< last ping → pong round trip, -1 until measured
+    qint64 inboundQueued = 0;    ///< payload bytes received, not yet delivered to the owner's thread
+    qint64 outboundQueued = 0;   ///< bytes accepted by send…(), not yet taken by the kernel
+    quint64 readPauses = 0;      ///< times reading stopped because the owner's thread fell behind
 };
 
 /// The live counters behind ConnectionStats. Engine threads increment; anyone may snapshot().
@@ -28,12 +31,16 @@ struct ConnectionCounters {
     std::atomic<quint64> bytesSent{0};
     std::atomic<qint64> connectedAtMs{0};
     std::atomic<qint64> roundTripTimeUs{-1};
+    std::atomic<qint64> inboundQueued{0};
+    std::atomic<qint64> outboundQueued{0};
+    std::atomic<quint64> readPauses{0};
 
     ConnectionStats snapshot() const noexcept
     {
         constexpr auto r = std::memory_order_relaxed;
         return {messagesReceived.load(r), messagesSent.load(r), bytesReceived.load(r),
-                bytesSent.load(r), connectedAtMs.load(r), roundTripTimeUs.load(r)};
+                bytesSent.load(r), connectedAtMs.load(r), roundTripTimeUs.load(r),
+                inboundQueued.load(r), outboundQueued.load(r), readPauses.load(r)};
     }
 };
 

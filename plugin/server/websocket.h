@@ -86,6 +86,10 @@ Q_SIGNALS:
     /// The outbound queue passed WebSocketServer::maxOutboundQueue(); see OutboundPolicy.
     void outboundQueueFull();
 
+protected:
+    bool event(QEvent *event) override;   // batches of engine events arrive here
+    void connectNotify(const QMetaMethod &signal) override;
+
 private:
     friend class WebSocketServerPrivate;
     explicit WebSocket(WebSocketPrivate &dd);

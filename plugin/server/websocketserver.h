@@ -156,6 +156,7 @@ Q_SIGNALS:
 
 protected:
     WebSocketServer(WebSocketServerPrivate &dd, QObject *parent);
+    bool event(QEvent *event) override;   // batches of engine events arrive here
 
 private:
     Q_DISABLE_COPY(WebSocketServer)

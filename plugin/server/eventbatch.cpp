@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Channel: the per-connection, lock-protected hand-off between an engine thread and the owner thread.
+#include "eventbatch_p.h"
+
+#include "worker_p.h"
+
+#include <QtCore/QCoreApplication>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstring>
+
+namespace qws {
+
+SocketAddress SocketAddress::fromNative(const struct sockaddr *address)
+{
+    SocketAddress result;
+    if (!address)
+        return result;
+    if (address->sa_family == AF_INET) {
+        const auto *in = reinterpret_cast<const sockaddr_in *>(address);
+        result.family = 4;
+        result.port = ntohs(in->sin_port);
+        std::memcpy(result.bytes.data(), &in->sin_addr, 4);
+    } else if (address->sa_family == AF_INET6) {
+        const auto *in6 = reinterpret_cast<const sockaddr_in6 *>(address);
+        result.family = 6;
+        result.port = ntohs(in6->sin6_port);
+        std::memcpy(result.bytes.data(), &in6->sin6_addr, 16);
+    }
+    return result;
+}
+
+QHostAddress SocketAddress::toHostAddress() const
+{
+    if (family == 4) {
+        quint32 ip4 = 0;
+        std::memcpy(&ip4, bytes.data(), 4);
+        return QHostAddress(ntohl(ip4));
+    }
+    if (family == 6) {
+        QHostAddress address(bytes.data());
+        // A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d; Qt's sockets show them as IPv4
+        // only when the socket is IPv4, so keep the mapped form (QHostAddress::isEqual handles both).
+        return address;
+    }
+    return QHostAddress();
+}
+
+QEvent::Type Channel::batchEventType()
+{
+    static const QEvent::Type type = static_cast<QEvent::Type>(QEvent::registerEventType());
+    return type;
+}
+
+// ---- engine side -------------------------------------------------------------------------------
+
+bool Channel::deliver(std::vector<InEvent> &events, qint64 bytes)
+{
+    std::lock_guard lock(m_mutex);
+    if (m_inbox.empty())
+        m_inbox = std::move(events);
+    else
+        std::move(events.begin(), events.end(), std::back_inserter(m_inbox));
+    events.clear();
+    m_inboxBytes += bytes;
+    counters.inboundQueued.store(m_inboxBytes, std::memory_order_relaxed);
+    postLocked();
+    if (m_inboxBytes > maxInboundQueue) {
+        if (!m_readBlocked)
+            counters.readPauses.fetch_add(1, std::memory_order_relaxed);
+        m_readBlocked = true;
+        return true;
+    }
+    return false;
+}
+
+void Channel::finish(InEvent disconnected)
+{
+    std::lock_guard lock(m_mutex);
+    m_inbox.push_back(std::move(disconnected));
+    m_finished = true;
+    worker = nullptr;
+    m_outbox.clear();
+    m_queuedForWorker = false;
+    counters.outboundQueued.store(0, std::memory_order_relaxed);
+    counters.inboundQueued.store(m_inboxBytes, std::memory_order_relaxed);
+    postLocked();
+}
+
+std::vector<OutCommand> Channel::takeCommands(bool &userPaused, bool &readBlocked)
+{
+    std::lock_guard lock(m_mutex);
+    m_queuedForWorker = false;
+    userPaused = m_userPaused;
+    readBlocked = m_readBlocked;
+    return std::exchange(m_outbox, {});
+}
+
+void Channel::postLocked()
+{
+    if (m_posted || !m_claimed || !m_target || m_inbox.empty())
+        return;
+    m_posted = true;
+    QCoreApplication::postEvent(m_target, new QEvent(batchEventType()));
+}
+
+void Channel::wakeWorkerLocked()
+{
+    if (m_queuedForWorker || !worker)
+        return;
+    m_queuedForWorker = true;
+    worker->schedule(shared_from_this());
+}
+
+// ---- owner side ----------------------------------------------------------------------------------
+
+void Channel::setTarget(QObject *target, bool claimed)
+{
+    std::lock_guard lock(m_mutex);
+    m_target = target;
+    m_claimed = claimed;
+    if (!target)
+        m_posted = false;   // Qt drops the posted events of a deleted object
+    postLocked();
+}
+
+void Channel::claim()
+{
+    std::lock_guard lock(m_mutex);
+    m_claimed = true;
+    postLocked();
+}
+
+std::vector<InEvent> Channel::takeEvents()
+{
+    std::lock_guard lock(m_mutex);
+    m_posted = false;
+    m_inboxBytes = 0;
+    counters.inboundQueued.store(0, std::memory_order_relaxed);
+    if (m_readBlocked) {
+        m_readBlocked = false;
+        wakeWorkerLocked();
+    }
+    return std::exchange(m_inbox, {});
+}
+
+bool Channel::submit(OutCommand &&command, qint64 charge)
+{
+    std::lock_guard lock(m_mutex);
+    if (!worker)
+        return false;
+    m_outbox.push_back(std::move(command));
+    if (charge)
+        counters.outboundQueued.fetch_add(charge, std::memory_order_relaxed);
+    wakeWorkerLocked();
+    return true;
+}
+
+bool Channel::setUserPaused(bool paused)
+{
+    std::lock_guard lock(m_mutex);
+    m_userPaused = paused;
+    if (!worker)
+        return false;
+    wakeWorkerLocked();
+    return true;
+}
+
+bool Channel::isFinished() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_finished;
+}
+
+qint64 Channel::undeliveredBytes() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_inboxBytes;
+}
+
+} // namespace qws

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The bounded two-way hand-off between an engine thread and the thread that owns a WebSocket.
+//
+//  W A R N I N G  — private engine header, not installed; it may change without notice.
+#pragma once
+
+#include "stats.h"
+#include "websocketserver.h"
+
+#include <QtCore/QByteArray>
+#include <QtCore/QEvent>
+#include <QtCore/QString>
+#include <QtNetwork/QAbstractSocket>
+#include <QtNetwork/QHostAddress>
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+struct sockaddr;
+
+namespace qws {
+
+class Worker;
+
+/// An IPv4/IPv6 address and port in 20 bytes (a QHostAddress costs a heap block per connection).
+struct SocketAddress {
+    quint8 family = 0;                 ///< 0 (unknown), 4 or 6
+    quint16 port = 0;
+    std::array<quint8, 16> bytes{};
+
+    static SocketAddress fromNative(const struct sockaddr *address);
+    QHostAddress toHostAddress() const;
+};
+
+/// Something that happened on the engine side, for the owner's thread. Payloads are converted to
+/// QString/QByteArray once, on the engine thread.
+struct InEvent {
+    enum class Kind : quint8 {
+        Text,          ///< text = message
+        Binary,        ///< data = message
+        Pong,          ///< data = payload, number = elapsed ms since the matching ping()
+        BytesWritten,  ///< number = bytes handed to the kernel since the last such event
+        PeerClosing,   ///< the peer sent a close frame: code, text = reason
+        Failed,        ///< error: the connection failed (code, text = why)
+        Disconnected,  ///< the socket is closed; code/text = close code and reason; always last
+    };
+    Kind kind = Kind::Text;
+    quint16 code = 0;
+    QAbstractSocket::SocketError error = QAbstractSocket::UnknownSocketError;
+    qint64 number = 0;
+    QString text;
+    QByteArray data;
+};
+
+/// Something the owner asked for, for the engine thread.
+struct OutCommand {
+    enum class Kind : quint8 { Text, Binary, Ping, Close, Abort, Flags };
+    Kind kind = Kind::Text;
+    bool discardQueued = false;    ///< Close: drop unsent data first (outbound queue overflow)
+    quint16 code = 0;              ///< Close
+    qint64 stampUs = 0;            ///< Ping: steady-clock µs at ping()
+    QByteArray data;               ///< Text (UTF-8), Binary, Ping payload, Close reason (UTF-8)
+};
+
+/// What a connection was at handshake time; written by the engine before the Channel is published,
+/// read-only afterwards (so any thread may read it without locking).
+struct ConnectionInfo {
+    quint64 id = 0;
+    SocketAddress peer;
+    SocketAddress local;
+    bool secure = false;
+    bool compressed = false;
+    QString origin;
+    QString subprotocol;
+    QByteArray host;
+    QByteArray target;            ///< request-target as sent ("/chat?room=1")
+    QByteArray headers;           ///< "name\0value\0" pairs in arrival order: one block, parsed lazily
+};
+
+/// The per-connection hand-off, shared (std::shared_ptr) by the engine's peer and the WebSocket.
+///
+/// Inbound: the engine appends events in batches and posts ONE QEvent to the target object per
+/// batch (none while one is outstanding); the owner takes the whole inbox when the event arrives.
+/// Undelivered payload bytes are counted: past maxInboundQueue the engine stops reading the socket
+/// (readBlocked) until the owner drains it, so the peer's TCP window closes (backpressure).
+/// Outbound: the owner appends commands and wakes the worker once per batch; outboundQueued counts
+/// the bytes accepted by send…() that the kernel has not taken yet (WebSocket::bytesToWrite()).
+class Channel : public std::enable_shared_from_this<Channel>
+{
+public:
+    static QEvent::Type batchEventType();
+
+    // ---- immutable once published -----------------------------------------------------------
+    ConnectionInfo info;
+    qint64 maxInboundQueue = 4 * 1024 * 1024;
+    qint64 maxOutboundQueue = 16 * 1024 * 1024;
+    OutboundPolicy outboundPolicy = OutboundPolicy::CloseConnection;
+
+    // ---- lock-free, any thread --------------------------------------------------------------
+    ConnectionCounters counters;   ///< counters.outboundQueued is WebSocket::bytesToWrite()
+    std::atomic<bool> wantBytesWritten{false};
+
+    // ---- engine side ------------------------------------------------------------------------
+    /// Appends `events` (moved out) worth `bytes` of payload; posts a batch event when the target
+    /// is claimed and none is outstanding. Returns true when the inbound queue is now over its
+    /// limit: the caller stops reading and readBlocked stays set until the owner drains.
+    bool deliver(std::vector<InEvent> &events, qint64 bytes);
+    /// The worker lets go (socket closed): appends the final Disconnected event, forgets the worker.
+    void finish(InEvent disconnected);
+    /// Takes the owner's commands (worker thread); `userPaused` receives the owner's pause flag and
+    /// `readBlocked` whether the engine must still hold reading for backpressure.
+    std::vector<OutCommand> takeCommands(bool &userPaused, bool &readBlocked);
+
+    // ---- owner side -------------------------------------------------------------------------
+    /// Sets (or clears, with nullptr) the object batch events go to. Clearing it under the lock
+    /// guarantees the engine never posts to a deleted object.
+    void setTarget(QObject *target, bool claimed);
+    /// Marks the target claimed (nextPendingConnection()) and posts if events are waiting.
+    void claim();
+    /// Takes every undelivered event; unblocks reading if the engine had stopped for us.
+    std::vector<InEvent> takeEvents();
+    /// Queues a command for the engine (charging `charge` bytes to outboundQueued). Returns false
+    /// when the engine has let go of the connection.
+    bool submit(OutCommand &&command, qint64 charge = 0);
+    /// Sets the owner's pause flag and wakes the engine; false when the engine has let go.
+    bool setUserPaused(bool paused);
+    bool isFinished() const;
+    qint64 undeliveredBytes() const;
+
+    // ---- engine-private (worker thread only, no lock) ----------------------------------------
+    Worker *worker = nullptr;      ///< guarded by mutex for readers on other threads
+    void *peer = nullptr;          ///< the worker's Peer; only the worker thread touches it
+
+private:
+    void postLocked();
+    void wakeWorkerLocked();
+
+    mutable std::mutex m_mutex;
+    std::vector<InEvent> m_inbox;
+    qint64 m_inboxBytes = 0;
+    QObject *m_target = nullptr;
+    bool m_claimed = false;
+    bool m_posted = false;
+    bool m_readBlocked = false;
+    bool m_finished = false;
+    std::vector<OutCommand> m_outbox;
+    bool m_queuedForWorker = false;
+    bool m_userPaused = false;
+};
+
+} // namespace qws

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// OutQueue: the gather list behind writev() (header and payload of a frame go out in one call).
+#include "outqueue_p.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace qws {
+
+void OutQueue::appendFrame(const char *header, std::size_t headerSize, QByteArray payload, bool accounted)
+{
+    Chunk &chunk = m_chunks.emplace_back();
+    std::memcpy(chunk.header.data(), header, headerSize);
+    chunk.headerSize = static_cast<unsigned char>(headerSize);
+    chunk.accounted = accounted;
+    chunk.payload = std::move(payload);
+    m_bytes += chunk.size();
+}
+
+void OutQueue::appendBytes(std::string bytes, bool accounted)
+{
+    if (bytes.empty())
+        return;
+    // Small core output (pongs, close frames) after another small piece: merge to save an iovec.
+    if (!isEmpty()) {
+        Chunk &last = m_chunks.back();
+        if (last.headerSize == 0 && last.payload.isEmpty() && last.accounted == accounted
+            && last.offset == 0 && last.bytes.size() + bytes.size() <= 4096) {
+            m_bytes += bytes.size();
+            last.bytes += bytes;
+            return;
+        }
+    }
+    Chunk &chunk = m_chunks.emplace_back();
+    chunk.accounted = accounted;
+    chunk.bytes = std::move(bytes);
+    m_bytes += chunk.size();
+}
+
+int OutQueue::gather(struct iovec *iov, int max) const
+{
+    int n = 0;
+    for (std::size_t i = m_head; i < m_chunks.size() && n < max; ++i) {
+        const Chunk &chunk = m_chunks[i];
+        std::size_t skip = chunk.offset;
+        auto add = [&](const char *data, std::size_t size) {
+            if (skip >= size) {
+                skip -= size;
+                return;
+            }
+            if (n < max) {
+                iov[n].iov_base = const_cast<char *>(data + skip);
+                iov[n].iov_len = size - skip;
+                ++n;
+            }
+            skip = 0;
+        };
+        if (chunk.headerSize)
+            add(chunk.header.data(), chunk.headerSize);
+        if (!chunk.payload.isEmpty())
+            add(chunk.payload.constData(), std::size_t(chunk.payload.size()));
+        if (!chunk.bytes.empty())
+            add(chunk.bytes.data(), chunk.bytes.size());
+    }
+    return n;
+}
+
+std::size_t OutQueue::consume(std::size_t count)
+{
+    std::size_t accounted = 0;
+    m_bytes -= std::min(count, m_bytes);
+    while (count > 0 && m_head < m_chunks.size()) {
+        Chunk &chunk = m_chunks[m_head];
+        const std::size_t left = chunk.size() - chunk.offset;
+        const std::size_t take = std::min(left, count);
+        chunk.offset += take;
+        count -= take;
+        if (chunk.accounted)
+            accounted += take;
+        if (chunk.offset == chunk.size()) {
+            chunk = Chunk();   // release the payload now
+            ++m_head;
+        }
+    }
+    if (m_head == m_chunks.size()) {
+        m_chunks.clear();
+        m_head = 0;
+    } else if (m_head > 64 && m_head * 2 > m_chunks.size()) {
+        m_chunks.erase(m_chunks.begin(), m_chunks.begin() + std::ptrdiff_t(m_head));
+        m_head = 0;
+    }
+    return accounted;
+}
+
+std::size_t OutQueue::dropUnstarted()
+{
+    std::size_t dropped = 0;
+    std::size_t keep = m_head;
+    if (keep < m_chunks.size() && m_chunks[keep].offset > 0)
+        ++keep;   // a frame half on the wire must be finished, or the stream is corrupt
+    for (std::size_t i = keep; i < m_chunks.size(); ++i) {
+        const std::size_t size = m_chunks[i].size();
+        m_bytes -= size;
+        if (m_chunks[i].accounted)
+            dropped += size;
+    }
+    m_chunks.resize(keep);
+    return dropped;
+}
+
+void OutQueue::compact()
+{
+    if (isEmpty()) {
+        m_chunks.clear();
+        m_head = 0;
+        if (m_chunks.capacity() > 4)
+            std::vector<Chunk>().swap(m_chunks);
+    }
+}
+
+} // namespace qws

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// A connection's unsent bytes: frames as header + shared payload (no copy) or core-made byte strings.
+//
+//  W A R N I N G  — private engine header, not installed; it may change without notice.
+#pragma once
+
+#include <QtCore/QByteArray>
+
+#include <array>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include <sys/uio.h>
+
+namespace qws {
+
+class OutQueue
+{
+public:
+    /// A frame whose payload is the owner's QByteArray (implicitly shared, never copied).
+    void appendFrame(const char *header, std::size_t headerSize, QByteArray payload, bool accounted);
+    /// Bytes made by the protocol core (handshake response, control or compressed frames).
+    void appendBytes(std::string bytes, bool accounted);
+
+    bool isEmpty() const { return m_head == m_chunks.size(); }
+    std::size_t size() const { return m_bytes; }
+
+    /// Fills up to `max` iovecs from the front; returns how many.
+    int gather(struct iovec *iov, int max) const;
+    /// Drops `count` written bytes from the front; returns how many of them were accounted
+    /// (charged to the connection's outbound queue).
+    std::size_t consume(std::size_t count);
+    /// Drops every chunk not yet started (outbound overflow); returns the accounted bytes dropped.
+    std::size_t dropUnstarted();
+    /// Frees memory once empty (idle connections keep no buffers).
+    void compact();
+
+private:
+    struct Chunk {
+        std::array<char, 14> header{};
+        unsigned char headerSize = 0;
+        bool accounted = false;
+        QByteArray payload;
+        std::string bytes;
+        std::size_t offset = 0;
+        std::size_t size() const { return headerSize + std::size_t(payload.size()) + bytes.size(); }
+    };
+    std::vector<Chunk> m_chunks;
+    std::size_t m_head = 0;
+    std::size_t m_bytes = 0;
+};
+
+} // namespace qws

@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The engine side of one connection: a Transport, the sans-I/O core, unsent bytes and deadlines.
+//
+//  W A R N I N G  — private engine header, not installed; it may change without notice.
+#pragma once
+
+#include "eventbatch_p.h"
+#include "outqueue_p.h"
+
+#include <protocol/connection.h>
+
+#include <QtCore/QByteArray>
+#include <QtNetwork/QAbstractSocket>
+
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace qws {
+
+class Transport;
+class Worker;
+struct EngineConfig;
+
+/// Lives on one worker thread, which alone touches it. Never deletes itself: die() hands it to
+/// Worker::retire(), which frees it after the current loop iteration.
+class Peer
+{
+public:
+    Peer(Worker &worker, std::unique_ptr<Transport> transport, std::shared_ptr<const EngineConfig> config,
+         const SocketAddress &peer, const SocketAddress &local);
+    ~Peer();
+    Peer(const Peer &) = delete;
+    Peer &operator=(const Peer &) = delete;
+
+    int fd() const;
+    /// Begins: transport handshake, then `initialBytes` (handleConnection()) as if just read.
+    void start(const QByteArray &initialBytes);
+    /// epoll readiness (edge-triggered).
+    void onEvents(std::uint32_t events);
+    /// Continue reading after the fairness budget ran out.
+    void onReady();
+    /// The owner queued commands or changed a flag (Channel::submit / setUserPaused / takeEvents).
+    void onCommands();
+    void onTimer();
+    /// close() of the server: 1001 to an open connection, 503 to one in its handshake.
+    void shutdownGracefully();
+    /// Destruction of the server: 1001 best effort, socket closed now.
+    void abortNow();
+
+    // Worker bookkeeping.
+    std::uint32_t slot = 0;
+    std::uint32_t generation = 0;
+    qint64 timerWhen = std::numeric_limits<qint64>::max();
+    bool readyQueued = false;
+    bool isDead() const { return m_phase == Phase::Dead; }
+
+private:
+    enum class Phase : std::uint8_t {
+        Transport, ///< TLS handshake (plain TCP passes at once)
+        Active,    ///< WebSocket handshake, then frames, until the core is Closed and output flushed
+        Linger,    ///< our side is shut down; discarding input until the peer's FIN (or a deadline)
+        Dead,
+    };
+    struct PendingPing {
+        std::string payload;
+        qint64 stampUs;
+        bool internal;   // a keepalive ping: its pong is not signalled
+    };
+
+    void pump();
+    void driveTransport();
+    void readSome();
+    bool mayRead() const;
+    void feed(const char *data, std::size_t size);
+    void afterCore();
+    void decide();
+    void makeChannel();
+    qint64 translate();
+    void onPong(std::string &payload);
+    void collectOutput(bool accounted);
+    void sendData(OutCommand &command);
+    void flush();
+    void maybeFinish();
+    void die(QAbstractSocket::SocketError error = QAbstractSocket::UnknownSocketError);
+    void reschedule();
+    qint64 nextDeadline() const;
+    QAbstractSocket::SocketError transportError() const;
+
+    Worker &m_worker;
+    std::unique_ptr<Transport> m_transport;
+    std::shared_ptr<const EngineConfig> m_config;
+    std::unique_ptr<protocol::ServerConnection> m_core;
+    std::shared_ptr<Channel> m_channel;
+    OutQueue m_out;
+    std::vector<PendingPing> m_pings;
+    SocketAddress m_peerAddress;
+    SocketAddress m_localAddress;
+    qint64 m_lastActivity = 0;
+    qint64 m_lastKeepAlive = 0;
+    qint64 m_deadline = 0;        // handshake deadline (Transport/handshake) or linger deadline
+    qint64 m_closeDeadline = 0;   // after our close frame: drop TCP if the peer does not answer
+    Phase m_phase = Phase::Transport;
+    bool m_readable = true;
+    bool m_writable = true;
+    bool m_readWantsWrite = false;
+    bool m_writeWantsRead = false;
+    bool m_userPaused = false;
+    bool m_inboundBlocked = false;
+    bool m_peerEof = false;
+};
+
+} // namespace qws

@@ -1,0 +1,462 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// qws::WebSocket: the owner-thread face of one server connection, and its qdoc.
+#include "websocket.h"
+
+#include "websocket_p.h"
+
+#include <QtCore/QCoreApplication>
+#include <QtCore/QMetaMethod>
+#include <QtCore/QPointer>
+
+#include <chrono>
+
+namespace qws {
+
+/*!
+    \class qws::WebSocket
+    \inmodule QuickWebSockets
+    \brief The server side of one WebSocket connection, with the QWebSocket members that fit it.
+
+    Made by WebSocketServer and handed out by WebSocketServer::nextPendingConnection(); the caller
+    owns it. It lives on the thread that took it (moveToThread() works). The engine thread that owns
+    the socket delivers events there in batches: one posted event carries everything that arrived
+    since the last one. send…() only queue; framing, compression and writing happen on the engine.
+
+    Frame signals: messages are reassembled by the engine, so textFrameReceived() and
+    binaryFrameReceived() are emitted once per message with \c isLastFrame true, just before the
+    message signal. disconnected() is emitted exactly once.
+*/
+
+WebSocketPrivate::WebSocketPrivate(std::shared_ptr<Channel> c)
+    : channel(std::move(c))
+{
+}
+
+WebSocket *WebSocketPrivate::create(std::shared_ptr<Channel> channel)
+{
+    auto *d = new WebSocketPrivate(std::move(channel));
+    auto *socket = new WebSocket(*d);
+    d->channel->setTarget(socket, false);
+    return socket;
+}
+
+void WebSocketPrivate::claim(WebSocket *socket)
+{
+    socket->d_func()->channel->claim();
+}
+
+/*! \internal */
+WebSocket::WebSocket(WebSocketPrivate &dd)
+    : QObject(nullptr)
+    , d_ptr(&dd)
+{
+    d_ptr->q_ptr = this;
+}
+
+/*!
+    Destroys the socket. A connection still open is closed with 1001 Going Away; the engine finishes
+    the closing handshake on its own.
+*/
+WebSocket::~WebSocket()
+{
+    Q_D(WebSocket);
+    d->channel->setTarget(nullptr, false);
+    if (d->state == QAbstractSocket::ConnectedState) {
+        OutCommand command;
+        command.kind = OutCommand::Kind::Close;
+        command.code = WebSocketProtocol::CloseCodeGoingAway;
+        command.data = QByteArrayLiteral("connection closed");
+        d->channel->submit(std::move(command));
+    }
+}
+
+// ---- owner-thread state ------------------------------------------------------------------------
+
+void WebSocketPrivate::setState(QAbstractSocket::SocketState newState)
+{
+    Q_Q(WebSocket);
+    if (state == newState)
+        return;
+    state = newState;
+    Q_EMIT q->stateChanged(newState);
+}
+
+void WebSocketPrivate::beginClosing()
+{
+    Q_Q(WebSocket);
+    if (state != QAbstractSocket::ConnectedState)
+        return;
+    QPointer<WebSocket> guard(q);
+    Q_EMIT q->aboutToClose();
+    if (guard)
+        setState(QAbstractSocket::ClosingState);
+}
+
+void WebSocketPrivate::finish(const InEvent &event)
+{
+    Q_Q(WebSocket);
+    if (state == QAbstractSocket::UnconnectedState)
+        return;
+    closeCode = WebSocketProtocol::CloseCode(event.code);
+    closeReason = event.text;
+    QPointer<WebSocket> guard(q);
+    if (event.error != QAbstractSocket::UnknownSocketError) {
+        error = event.error;
+        errorString = event.error == QAbstractSocket::RemoteHostClosedError
+                ? QStringLiteral("The remote host closed the connection")
+                : QStringLiteral("Network error");
+        Q_EMIT q->errorOccurred(event.error);
+        if (!guard)
+            return;
+    }
+    setState(QAbstractSocket::UnconnectedState);
+    if (guard)
+        Q_EMIT q->disconnected();
+}
+
+void WebSocketPrivate::processBatch()
+{
+    Q_Q(WebSocket);
+    std::vector<InEvent> events = channel->takeEvents();
+    QPointer<WebSocket> guard(q);
+    for (const InEvent &event : events) {
+        if (!guard || state == QAbstractSocket::UnconnectedState)
+            return;   // deleted by a slot, or abort()ed: the rest is moot
+        switch (event.kind) {
+        case InEvent::Kind::Text:
+            Q_EMIT q->textFrameReceived(event.text, true);
+            if (guard)
+                Q_EMIT q->textMessageReceived(event.text);
+            break;
+        case InEvent::Kind::Binary:
+            Q_EMIT q->binaryFrameReceived(event.data, true);
+            if (guard)
+                Q_EMIT q->binaryMessageReceived(event.data);
+            break;
+        case InEvent::Kind::Pong:
+            Q_EMIT q->pong(quint64(event.number), event.data);
+            break;
+        case InEvent::Kind::BytesWritten:
+            Q_EMIT q->bytesWritten(event.number);
+            break;
+        case InEvent::Kind::PeerClosing:
+            closeCode = WebSocketProtocol::CloseCode(event.code);
+            closeReason = event.text;
+            beginClosing();
+            break;
+        case InEvent::Kind::Failed:
+            errorString = event.text;
+            break;
+        case InEvent::Kind::Disconnected:
+            finish(event);
+            break;
+        }
+    }
+}
+
+qint64 WebSocketPrivate::send(OutCommand::Kind kind, QByteArray data)
+{
+    Q_Q(WebSocket);
+    if (state != QAbstractSocket::ConnectedState)
+        return -1;
+    const qint64 size = data.size();
+    const qint64 queued = channel->counters.outboundQueued.load(std::memory_order_relaxed);
+    if (queued > 0 && queued + size > channel->maxOutboundQueue) {
+        QPointer<WebSocket> guard(q);
+        if (!outboundFullSignalled) {
+            outboundFullSignalled = true;
+            Q_EMIT q->outboundQueueFull();
+        }
+        if (guard && channel->outboundPolicy == OutboundPolicy::CloseConnection
+            && state == QAbstractSocket::ConnectedState) {
+            OutCommand command;
+            command.kind = OutCommand::Kind::Close;
+            command.code = WebSocketProtocol::CloseCodePolicyViolated;
+            command.data = QByteArrayLiteral("outbound queue full");
+            command.discardQueued = true;
+            closeCode = WebSocketProtocol::CloseCodePolicyViolated;
+            closeReason = QStringLiteral("outbound queue full");
+            beginClosing();
+            channel->submit(std::move(command));
+        }
+        return -1;
+    }
+    outboundFullSignalled = false;
+    OutCommand command;
+    command.kind = kind;
+    command.data = std::move(data);
+    if (!channel->submit(std::move(command), size))
+        return -1;
+    return size;
+}
+
+// ---- the public API ------------------------------------------------------------------------------
+
+/*! Returns a process-unique id of this connection (never reused while the process runs). */
+quint64 WebSocket::id() const
+{
+    return d_func()->channel->info.id;
+}
+
+/*!
+    Drops the connection at once, without a closing handshake. disconnected() is emitted before this
+    returns; events still queued for this socket are discarded.
+*/
+void WebSocket::abort()
+{
+    Q_D(WebSocket);
+    if (d->state == QAbstractSocket::UnconnectedState)
+        return;
+    OutCommand command;
+    command.kind = OutCommand::Kind::Abort;
+    d->channel->submit(std::move(command));
+    InEvent event;
+    event.kind = InEvent::Kind::Disconnected;
+    event.code = d->closeCode;
+    event.text = d->closeReason;
+    d->finish(event);
+}
+
+/*! Returns the last socket error (UnknownSocketError when none). */
+QAbstractSocket::SocketError WebSocket::error() const
+{
+    return d_func()->error;
+}
+
+/*! Returns a readable text for the last error or protocol failure. */
+QString WebSocket::errorString() const
+{
+    return d_func()->errorString;
+}
+
+/*! Returns \c true while the connection is open (ConnectedState). */
+bool WebSocket::isValid() const
+{
+    return d_func()->state == QAbstractSocket::ConnectedState;
+}
+
+/*! Returns the server's address of this connection. */
+QHostAddress WebSocket::localAddress() const
+{
+    return d_func()->channel->info.local.toHostAddress();
+}
+
+/*! Returns the server's port of this connection. */
+quint16 WebSocket::localPort() const
+{
+    return d_func()->channel->info.local.port;
+}
+
+/*! Returns the client's address. */
+QHostAddress WebSocket::peerAddress() const
+{
+    return d_func()->channel->info.peer.toHostAddress();
+}
+
+/*! Returns the client's port. */
+quint16 WebSocket::peerPort() const
+{
+    return d_func()->channel->info.peer.port;
+}
+
+/*! Returns the client's name: empty, as for any accepted socket (no reverse lookup is done). */
+QString WebSocket::peerName() const
+{
+    return QString();
+}
+
+/*! Returns the Origin header of the handshake (empty when the client sent none). */
+QString WebSocket::origin() const
+{
+    return d_func()->channel->info.origin;
+}
+
+/*! Returns the URL the client asked for: ws(s)://Host + request target. */
+QUrl WebSocket::requestUrl() const
+{
+    const ConnectionInfo &info = d_func()->channel->info;
+    QByteArray host = info.host;
+    if (host.isEmpty())
+        host = info.local.toHostAddress().toString().toLatin1();
+    return QUrl::fromEncoded((info.secure ? "wss://" : "ws://") + host + info.target);
+}
+
+/*! Returns the handshake request: requestUrl() with every request header. */
+QNetworkRequest WebSocket::request() const
+{
+    QNetworkRequest request(requestUrl());
+    for (const auto &header : requestHeaders())
+        request.setRawHeader(header.first, header.second);
+    return request;
+}
+
+/*! Returns the handshake's headers, in arrival order, names as sent. */
+QList<QPair<QByteArray, QByteArray>> WebSocket::requestHeaders() const
+{
+    QList<QPair<QByteArray, QByteArray>> headers;
+    const QByteArray &block = d_func()->channel->info.headers;
+    qsizetype position = 0;
+    while (position < block.size()) {
+        const qsizetype nameEnd = block.indexOf('\0', position);
+        const qsizetype valueEnd = block.indexOf('\0', nameEnd + 1);
+        if (nameEnd < 0 || valueEnd < 0)
+            break;
+        headers.append({block.mid(position, nameEnd - position), block.mid(nameEnd + 1, valueEnd - nameEnd - 1)});
+        position = valueEnd + 1;
+    }
+    return headers;
+}
+
+/*! Returns the path of the request ("/chat" for ws://host/chat?room=1). */
+QString WebSocket::resourceName() const
+{
+    return requestUrl().path();
+}
+
+/*! Returns the negotiated subprotocol, empty when none. */
+QString WebSocket::subprotocol() const
+{
+    return d_func()->channel->info.subprotocol;
+}
+
+/*! Returns \c true when permessage-deflate was negotiated. */
+bool WebSocket::isCompressed() const
+{
+    return d_func()->channel->info.compressed;
+}
+
+/*! Returns the protocol version: Version13. */
+WebSocketProtocol::Version WebSocket::version() const
+{
+    return WebSocketProtocol::Version13;
+}
+
+/*! Returns Connected, Closing or Unconnected, as the signals delivered so far showed it. */
+QAbstractSocket::SocketState WebSocket::state() const
+{
+    return d_func()->state;
+}
+
+/*!
+    Returns the close code: the one the peer sent or we sent, 1006 (AbnormalDisconnection) when TCP
+    dropped without a closing handshake; CloseCodeNormal before any close.
+*/
+WebSocketProtocol::CloseCode WebSocket::closeCode() const
+{
+    return d_func()->closeCode;
+}
+
+/*! Returns the reason that came with closeCode(). */
+QString WebSocket::closeReason() const
+{
+    return d_func()->closeReason;
+}
+
+/*!
+    Queues \a message as one text frame. Returns its size in UTF-8 bytes, or -1 when the socket is
+    not open or the outbound queue is full (see WebSocketServer::setMaxOutboundQueue()).
+*/
+qint64 WebSocket::sendTextMessage(const QString &message)
+{
+    return d_func()->send(OutCommand::Kind::Text, message.toUtf8());
+}
+
+/*! Queues \a data as one binary frame; returns its size or -1 (see sendTextMessage()). */
+qint64 WebSocket::sendBinaryMessage(const QByteArray &data)
+{
+    return d_func()->send(OutCommand::Kind::Binary, data);
+}
+
+/*!
+    Sends a ping with \a payload (at most 125 bytes). pong() reports the round trip, measured from
+    this call, when the answer arrives.
+*/
+void WebSocket::ping(const QByteArray &payload)
+{
+    Q_D(WebSocket);
+    if (d->state != QAbstractSocket::ConnectedState)
+        return;
+    OutCommand command;
+    command.kind = OutCommand::Kind::Ping;
+    command.data = payload.left(125);
+    command.stampUs = std::chrono::duration_cast<std::chrono::microseconds>(
+                              std::chrono::steady_clock::now().time_since_epoch()).count();
+    d->channel->submit(std::move(command));
+}
+
+/*!
+    Starts the closing handshake with \a closeCode and \a reason (at most 123 bytes of UTF-8). Emits
+    aboutToClose() and stateChanged(ClosingState); disconnected() follows when the peer answered
+    (or after 5 s). A code that may not be sent (1005, 1006, 1015, unassigned) drops TCP instead.
+*/
+void WebSocket::close(WebSocketProtocol::CloseCode closeCode, const QString &reason)
+{
+    Q_D(WebSocket);
+    if (d->state != QAbstractSocket::ConnectedState)
+        return;
+    d->closeCode = closeCode;
+    d->closeReason = reason;
+    OutCommand command;
+    command.kind = OutCommand::Kind::Close;
+    command.code = quint16(closeCode);
+    command.data = reason.toUtf8();
+    d->channel->submit(std::move(command));
+    d->beginClosing();
+}
+
+/*! Returns the bytes queued by send…() that the network has not taken yet. */
+qint64 WebSocket::bytesToWrite() const
+{
+    return d_func()->channel->counters.outboundQueued.load(std::memory_order_relaxed);
+}
+
+/*!
+    Stops reading from the peer: once the kernel's buffers fill, TCP slows the peer down. Messages
+    already received are still delivered.
+*/
+void WebSocket::pauseReading()
+{
+    Q_D(WebSocket);
+    d->readingPaused = true;
+    d->channel->setUserPaused(true);
+}
+
+/*! Reads from the peer again after pauseReading(). */
+void WebSocket::resumeReading()
+{
+    Q_D(WebSocket);
+    d->readingPaused = false;
+    d->channel->setUserPaused(false);
+}
+
+/*! Returns \c true between pauseReading() and resumeReading(). */
+bool WebSocket::isReadingPaused() const
+{
+    return d_func()->readingPaused;
+}
+
+/*! Returns a snapshot of the connection's counters; cheap, callable from any thread. */
+ConnectionStats WebSocket::stats() const
+{
+    return d_func()->channel->counters.snapshot();
+}
+
+/*! \reimp */
+bool WebSocket::event(QEvent *event)
+{
+    if (event->type() == Channel::batchEventType()) {
+        d_func()->processBatch();
+        return true;
+    }
+    return QObject::event(event);
+}
+
+/*! \reimp */
+void WebSocket::connectNotify(const QMetaMethod &signal)
+{
+    if (signal == QMetaMethod::fromSignal(&WebSocket::bytesWritten))
+        d_func()->channel->wantBytesWritten.store(true, std::memory_order_relaxed);
+    QObject::connectNotify(signal);
+}
+
+} // namespace qws

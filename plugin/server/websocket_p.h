@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// WebSocketPrivate: the owner-thread side of one connection (state as its signals showed it).
+//
+//  W A R N I N G  — private engine header, not installed; it may change without notice.
+#pragma once
+
+#include "eventbatch_p.h"
+#include "websocket.h"
+
+#include <memory>
+
+namespace qws {
+
+class WebSocketPrivate
+{
+    Q_DECLARE_PUBLIC(WebSocket)
+public:
+    explicit WebSocketPrivate(std::shared_ptr<Channel> channel);
+
+    /// Makes the WebSocket of a connection the engine just opened (server's thread).
+    static WebSocket *create(std::shared_ptr<Channel> channel);
+    /// nextPendingConnection(): from now on, events are delivered to the socket.
+    static void claim(WebSocket *socket);
+
+    void processBatch();
+    void setState(QAbstractSocket::SocketState newState);
+    void beginClosing();
+    void finish(const InEvent &event);
+    qint64 send(OutCommand::Kind kind, QByteArray data);
+
+    WebSocket *q_ptr = nullptr;
+    std::shared_ptr<Channel> channel;
+    QAbstractSocket::SocketState state = QAbstractSocket::ConnectedState;
+    QAbstractSocket::SocketError error = QAbstractSocket::UnknownSocketError;
+    QString errorString;
+    WebSocketProtocol::CloseCode closeCode = WebSocketProtocol::CloseCodeNormal;
+    QString closeReason;
+    bool readingPaused = false;
+    bool outboundFullSignalled = false;
+};
+
+} // namespace qws

@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// WebSocketServerPrivate: engine lifetime, the engine → server event queue, the WorkerHost hooks.
+#include "websocketserver_p.h"
+
+#include "corsauthenticator.h"
+#include "eventbatch_p.h"
+#include "logging_p.h"
+#include "websocket.h"
+#include "websocket_p.h"
+#ifdef QWS_HAVE_TLS
+#  include "tls_p.h"
+#endif
+
+#include <QtCore/QCoreApplication>
+#include <QtCore/QMetaMethod>
+#include <QtCore/QPointer>
+#include <QtCore/QThread>
+
+#include <algorithm>
+
+namespace qws {
+
+WebSocketServerPrivate::WebSocketServerPrivate(const QString &name, WebSocketServer::SslMode mode)
+    : serverName(name)
+    , secureMode(mode)
+    , workerThreadCount(qMax(1, QThread::idealThreadCount()))
+{
+    rebuildConfig();
+}
+
+WebSocketServerPrivate::~WebSocketServerPrivate() = default;
+
+QEvent::Type WebSocketServerPrivate::serverEventType()
+{
+    static const QEvent::Type type = static_cast<QEvent::Type>(QEvent::registerEventType());
+    return type;
+}
+
+// ---- configuration -----------------------------------------------------------------------------
+
+void WebSocketServerPrivate::rebuildConfig()
+{
+    auto config = std::make_shared<EngineConfig>();
+    protocol::ConnectionConfig &connection = config->connection;
+    connection.serverName = serverName.toStdString();
+    for (const QString &subprotocol : std::as_const(subprotocols))
+        connection.subprotocols.push_back(subprotocol.toStdString());
+    connection.messages.maxMessageSize = std::uint64_t(qMax<qint64>(0, maxMessageSize));
+    connection.messages.maxFrameSize = std::uint64_t(qMax<qint64>(0, maxFrameSize));
+    connection.messages.deliverFragments = false;
+    connection.deflate.enabled = compression.enabled;
+    connection.deflate.serverMaxWindowBits = qBound(8, compression.serverMaxWindowBits, 15);
+    connection.deflate.clientMaxWindowBits = qBound(8, compression.clientMaxWindowBits, 15);
+    connection.deflate.serverNoContextTakeover = compression.serverNoContextTakeover;
+    connection.deflate.clientNoContextTakeover = compression.clientNoContextTakeover;
+    connection.deflate.compressionLevel = qBound(1, compression.level, 9);
+    connection.deflate.minMessageSize = std::size_t(qMax(0, compression.minMessageSize));
+    config->handshakeTimeoutMs = handshakeTimeout.count();
+    config->maxPendingConnections = maxPendingConnections;
+    config->keepAliveMs = keepAliveInterval.count();
+    config->idleTimeoutMs = idleTimeout.count();
+    config->maxInboundQueue = maxInboundQueue;
+    config->maxOutboundQueue = maxOutboundQueue;
+    config->outboundPolicy = outboundPolicy;
+    config->allowedOrigins = allowedOrigins;
+    config->secure = secureMode == WebSocketServer::SecureMode;
+    config->tls = tls;
+    std::lock_guard lock(m_configMutex);
+    m_config = std::move(config);
+}
+
+std::shared_ptr<const EngineConfig> WebSocketServerPrivate::config() const
+{
+    std::lock_guard lock(m_configMutex);
+    return m_config;
+}
+
+bool WebSocketServerPrivate::makeTls(QString &errorString)
+{
+    if (secureMode != WebSocketServer::SecureMode)
+        return true;
+#ifdef QWS_HAVE_TLS
+    std::shared_ptr<TlsContext> context = makeTlsContext(sslConfiguration, *this, errorString);
+    if (!context)
+        return false;
+    tls = std::move(context);
+    rebuildConfig();
+    return true;
+#else
+    errorString = QStringLiteral("TLS support is not built into this QuickWebSockets library");
+    return false;
+#endif
+}
+
+void WebSocketServerPrivate::setError(WebSocketProtocol::CloseCode code, const QString &text, bool emitSignal)
+{
+    error = code;
+    errorString = text;
+    if (emitSignal && code != WebSocketProtocol::CloseCodeNormal)
+        Q_EMIT q_func()->serverError(code);
+}
+
+// ---- the engine ----------------------------------------------------------------------------------
+
+bool WebSocketServerPrivate::ensureEngine()
+{
+    if (!workers.empty())
+        return true;
+    const int count = qMax(1, workerThreadCount);
+    for (int i = 0; i < count; ++i) {
+        auto worker = std::make_unique<Worker>(*this, i);
+        QString failure;
+        if (!worker->start(&failure)) {
+            workers.clear();
+            setError(WebSocketProtocol::CloseCodeAbnormalDisconnection, failure);
+            return false;
+        }
+        workers.push_back(std::move(worker));
+    }
+    drained.assign(workers.size(), false);
+    qCDebug(lcServer) << "engine started with" << count << "thread(s)";
+    return true;
+}
+
+void WebSocketServerPrivate::stopEngine()
+{
+    for (auto &worker : workers)
+        worker->stop();
+    workers.clear();
+    drained.clear();
+}
+
+Worker *WebSocketServerPrivate::nextWorker()
+{
+    if (workers.empty())
+        return nullptr;
+    return workers[roundRobin++ % workers.size()].get();
+}
+
+bool WebSocketServerPrivate::startListening(const QHostAddress &address, quint16 port)
+{
+    stopListening();
+    QString tlsError;
+    if (!makeTls(tlsError)) {
+        setError(WebSocketProtocol::CloseCodeTlsHandshakeFailed, tlsError);
+        return false;
+    }
+    if (!listener.listen(address, port)) {
+        setError(WebSocketProtocol::CloseCodeAbnormalDisconnection, listener.errorString());
+        return false;
+    }
+    if (!ensureEngine()) {
+        listener.close();
+        return false;
+    }
+    if (closing) {
+        // A graceful close() was still draining: it is cut short by this listen().
+        closing = false;
+        Q_EMIT q_func()->closed();
+    }
+    for (auto &worker : workers)
+        worker->setListener(listener.fd());
+    setError(WebSocketProtocol::CloseCodeNormal, QString(), false);
+    return true;
+}
+
+bool WebSocketServerPrivate::adoptListener(qintptr descriptor)
+{
+    stopListening();
+    QString tlsError;
+    if (!makeTls(tlsError)) {
+        setError(WebSocketProtocol::CloseCodeTlsHandshakeFailed, tlsError);
+        return false;
+    }
+    if (!listener.adopt(descriptor)) {
+        setError(WebSocketProtocol::CloseCodeAbnormalDisconnection, listener.errorString());
+        return false;
+    }
+    if (!ensureEngine()) {
+        listener.close();
+        return false;
+    }
+    closing = false;
+    for (auto &worker : workers)
+        worker->setListener(listener.fd());
+    return true;
+}
+
+void WebSocketServerPrivate::stopListening()
+{
+    if (!listener.isListening())
+        return;
+    for (auto &worker : workers)
+        worker->setListener(-1);   // blocks until no worker polls the fd any more
+    listener.close();
+}
+
+void WebSocketServerPrivate::dropPending()
+{
+    while (!pending.isEmpty()) {
+        delete pending.dequeue();   // its connection gets 1001 from the engine
+        pendingCount.fetch_sub(1, std::memory_order_relaxed);
+    }
+}
+
+void WebSocketServerPrivate::close()
+{
+    stopListening();
+    dropPending();
+    if (workers.empty()) {
+        Q_EMIT q_func()->closed();
+        return;
+    }
+    closing = true;
+    drained.assign(workers.size(), false);
+    for (auto &worker : workers)
+        worker->beginShutdown();
+}
+
+void WebSocketServerPrivate::shutdownNow()
+{
+    stopListening();
+    stopEngine();
+    dropPending();
+}
+
+// ---- engine → server events ----------------------------------------------------------------------
+
+void WebSocketServerPrivate::post(ServerEvent &&event)
+{
+    std::lock_guard lock(m_eventMutex);
+    m_events.push_back(std::move(event));
+    if (!m_eventPosted) {
+        m_eventPosted = true;
+        QCoreApplication::postEvent(q_ptr, new QEvent(serverEventType()));
+    }
+}
+
+void WebSocketServerPrivate::processEvents()
+{
+    Q_Q(WebSocketServer);
+    std::vector<ServerEvent> events;
+    {
+        std::lock_guard lock(m_eventMutex);
+        events.swap(m_events);
+        m_eventPosted = false;
+    }
+    QPointer<WebSocketServer> guard(q);
+    for (ServerEvent &event : events) {
+        if (!guard)
+            return;
+        switch (event.kind) {
+        case ServerEvent::Kind::NewConnection: {
+            auto *socket = WebSocketPrivate::create(std::move(event.channel));
+            pending.enqueue(socket);
+            Q_EMIT q->newConnection();
+            break;
+        }
+        case ServerEvent::Kind::ServerError:
+            setError(event.code, event.text);
+            break;
+        case ServerEvent::Kind::AcceptError:
+            Q_EMIT q->acceptError(event.socketError);
+            break;
+        case ServerEvent::Kind::SslErrors:
+            Q_EMIT q->sslErrors(event.sslErrors);
+            break;
+        case ServerEvent::Kind::PeerVerifyError:
+            if (!event.sslErrors.isEmpty())
+                Q_EMIT q->peerVerifyError(event.sslErrors.constFirst());
+            break;
+        case ServerEvent::Kind::Drained:
+            if (!closing || event.worker < 0 || std::size_t(event.worker) >= drained.size())
+                break;
+            drained[std::size_t(event.worker)] = true;
+            if (std::all_of(drained.begin(), drained.end(), [](bool b) { return b; })) {
+                closing = false;
+                stopEngine();
+                qCDebug(lcServer) << "closed: every connection ended";
+                Q_EMIT q->closed();
+            }
+            break;
+        }
+    }
+}
+
+// ---- WorkerHost (engine threads) -----------------------------------------------------------------
+
+bool WebSocketServerPrivate::authorizeOrigin(const QString &origin)
+{
+    const std::shared_ptr<const EngineConfig> current = config();
+    if (!current->allowedOrigins.isEmpty() && !current->allowedOrigins.contains(origin))
+        return false;
+    static const QMetaMethod signal = QMetaMethod::fromSignal(&WebSocketServer::originAuthenticationRequired);
+    if (!q_ptr->isSignalConnected(signal))
+        return true;
+    // On the heap and handed to the server's thread for deletion: a slot connected with a queued
+    // connection by mistake still finds a live object (its answer comes too late to count).
+    auto *authenticator = new CorsAuthenticator(origin);
+    Q_EMIT q_ptr->originAuthenticationRequired(authenticator);
+    const bool allowed = authenticator->allowed();
+    authenticator->moveToThread(q_ptr->thread());
+    authenticator->deleteLater();
+    return allowed;
+}
+
+bool WebSocketServerPrivate::reservePending()
+{
+    const int limit = config()->maxPendingConnections;
+    if (pendingCount.fetch_add(1, std::memory_order_acq_rel) >= limit) {
+        pendingCount.fetch_sub(1, std::memory_order_acq_rel);
+        return false;
+    }
+    return true;
+}
+
+void WebSocketServerPrivate::pendingQueueFull()
+{
+    ServerEvent event;
+    event.kind = ServerEvent::Kind::ServerError;
+    event.code = WebSocketProtocol::CloseCodeAbnormalDisconnection;
+    event.text = QStringLiteral("Too many pending connections.");
+    post(std::move(event));
+}
+
+void WebSocketServerPrivate::connectionOpened(std::shared_ptr<Channel> channel)
+{
+    openCount.fetch_add(1, std::memory_order_relaxed);
+    ServerEvent event;
+    event.kind = ServerEvent::Kind::NewConnection;
+    event.channel = std::move(channel);
+    post(std::move(event));
+}
+
+void WebSocketServerPrivate::connectionClosed()
+{
+    openCount.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void WebSocketServerPrivate::acceptError(QAbstractSocket::SocketError socketError, const QString &text)
+{
+    ServerEvent event;
+    event.kind = ServerEvent::Kind::AcceptError;
+    event.socketError = socketError;
+    event.text = text;
+    post(std::move(event));
+}
+
+void WebSocketServerPrivate::tlsHandshakeFailed(const QString &reason)
+{
+    tlsFailures.fetch_add(1, std::memory_order_relaxed);
+    qCInfo(lcTls) << "TLS handshake failed:" << reason;
+}
+
+void WebSocketServerPrivate::workerDrained(Worker *worker)
+{
+    ServerEvent event;
+    event.kind = ServerEvent::Kind::Drained;
+    event.worker = worker->index();
+    post(std::move(event));
+}
+
+// ---- TlsEvents -------------------------------------------------------------------------------------
+
+void WebSocketServerPrivate::sslErrors(const QList<QSslError> &errors)
+{
+    ServerEvent event;
+    event.kind = ServerEvent::Kind::SslErrors;
+    event.sslErrors = errors;
+    post(std::move(event));
+}
+
+void WebSocketServerPrivate::peerVerifyError(const QSslError &sslError)
+{
+    ServerEvent event;
+    event.kind = ServerEvent::Kind::PeerVerifyError;
+    event.sslErrors = {sslError};
+    post(std::move(event));
+}
+
+void WebSocketServerPrivate::preSharedKeyAuthenticationRequired(QSslPreSharedKeyAuthenticator *authenticator)
+{
+    Q_EMIT q_ptr->preSharedKeyAuthenticationRequired(authenticator);
+}
+
+} // namespace qws

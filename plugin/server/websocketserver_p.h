@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// WebSocketServerPrivate: settings, the listener, the engine threads, the pending queue, errors.
+//
+//  W A R N I N G  — private engine header, not installed; it may change without notice.
+#pragma once
+
+#include "listener_p.h"
+#include "websocketserver.h"
+#include "worker_p.h"
+
+#include <QtCore/QQueue>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace qws {
+
+class Channel;
+class WebSocket;
+
+/// Something an engine thread reports to the server's thread (one posted QEvent per batch).
+struct ServerEvent {
+    enum class Kind { NewConnection, ServerError, AcceptError, Drained, SslErrors, PeerVerifyError };
+    Kind kind = Kind::NewConnection;
+    std::shared_ptr<Channel> channel;
+    WebSocketProtocol::CloseCode code = WebSocketProtocol::CloseCodeNormal;
+    QAbstractSocket::SocketError socketError = QAbstractSocket::UnknownSocketError;
+    QString text;
+    QList<QSslError> sslErrors;
+    int worker = -1;
+};
+
+class WebSocketServerPrivate final : public WorkerHost, public TlsEvents
+{
+    Q_DECLARE_PUBLIC(WebSocketServer)
+public:
+    WebSocketServerPrivate(const QString &serverName, WebSocketServer::SslMode mode);
+    ~WebSocketServerPrivate() override;
+
+    static QEvent::Type serverEventType();
+
+    // ---- owner thread --------------------------------------------------------------------------
+    bool startListening(const QHostAddress &address, quint16 port);
+    bool adoptListener(qintptr descriptor);
+    void stopListening();
+    void close();
+    void shutdownNow();               // the destructor: every connection ends at once
+    bool ensureEngine();
+    void stopEngine();
+    bool makeTls(QString &errorString);
+    void rebuildConfig();
+    void setError(WebSocketProtocol::CloseCode code, const QString &text, bool emitSignal = true);
+    void processEvents();
+    void dropPending();
+    Worker *nextWorker();
+
+    // ---- WorkerHost (engine threads) -----------------------------------------------------------
+    std::shared_ptr<const EngineConfig> config() const override;
+    bool authorizeOrigin(const QString &origin) override;
+    bool reservePending() override;
+    void pendingQueueFull() override;
+    void connectionOpened(std::shared_ptr<Channel> channel) override;
+    void connectionClosed() override;
+    void acceptError(QAbstractSocket::SocketError error, const QString &text) override;
+    void tlsHandshakeFailed(const QString &reason) override;
+    void workerDrained(Worker *worker) override;
+
+    // ---- TlsEvents -----------------------------------------------------------------------------
+    void sslErrors(const QList<QSslError> &errors) override;
+    void peerVerifyError(const QSslError &error) override;
+    void preSharedKeyAuthenticationRequired(QSslPreSharedKeyAuthenticator *authenticator) override;
+
+    void post(ServerEvent &&event);
+
+    WebSocketServer *q_ptr = nullptr;
+
+    // Settings (owner thread; copied into EngineConfig snapshots for the engine).
+    QString serverName;
+    const WebSocketServer::SslMode secureMode;
+    std::chrono::milliseconds handshakeTimeout{10000};
+    int maxPendingConnections = 30;
+    QNetworkProxy proxy{QNetworkProxy::DefaultProxy};
+    QSslConfiguration sslConfiguration;
+    QStringList subprotocols;
+    int workerThreadCount;
+    CompressionOptions compression;
+    qint64 maxMessageSize = qint64(64) * 1024 * 1024;
+    qint64 maxFrameSize = qint64(64) * 1024 * 1024;
+    QStringList allowedOrigins;
+    std::chrono::milliseconds keepAliveInterval{0};
+    std::chrono::milliseconds idleTimeout{0};
+    qint64 maxInboundQueue = qint64(4) * 1024 * 1024;
+    qint64 maxOutboundQueue = qint64(16) * 1024 * 1024;
+    OutboundPolicy outboundPolicy = OutboundPolicy::CloseConnection;
+
+    WebSocketProtocol::CloseCode error = WebSocketProtocol::CloseCodeNormal;
+    QString errorString;
+
+    Listener listener;
+    std::vector<std::unique_ptr<Worker>> workers;
+    std::vector<bool> drained;
+    bool closing = false;
+    unsigned roundRobin = 0;
+    QQueue<WebSocket *> pending;
+    std::shared_ptr<TlsContext> tls;
+
+    std::atomic<int> pendingCount{0};
+    std::atomic<int> openCount{0};
+    std::atomic<quint64> tlsFailures{0};
+
+private:
+    mutable std::mutex m_configMutex;
+    std::shared_ptr<const EngineConfig> m_config;
+    std::mutex m_eventMutex;
+    std::vector<ServerEvent> m_events;
+    bool m_eventPosted = false;
+};
+
+} // namespace qws

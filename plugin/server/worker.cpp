@@ -1,0 +1,458 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Worker: one engine thread. epoll (edge-triggered for peers), an eventfd for commands, a min-heap
+// of deadlines driving epoll_wait's timeout, and accept4() on the shared listening socket.
+#include "worker_p.h"
+
+#include "eventbatch_p.h"
+#include "logging_p.h"
+#include "peer_p.h"
+#include "plaintransport_p.h"
+#ifdef QWS_HAVE_TLS
+#  include "tls_p.h"
+#endif
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace qws {
+
+namespace {
+constexpr std::uint64_t kWakeId = ~std::uint64_t(0);
+constexpr std::uint64_t kListenId = ~std::uint64_t(0) - 1;
+constexpr int kMaxEvents = 256;
+constexpr int kAcceptBurst = 64;
+
+std::uint64_t peerId(const Peer *peer)
+{
+    return (std::uint64_t(peer->generation) << 32) | peer->slot;
+}
+} // namespace
+
+Worker::Worker(WorkerHost &host, int index)
+    : m_host(host)
+    , m_index(index)
+{
+}
+
+Worker::~Worker()
+{
+    stop();
+    if (m_wakeFd >= 0)
+        ::close(m_wakeFd);
+    if (m_epoll >= 0)
+        ::close(m_epoll);
+}
+
+bool Worker::start(QString *errorString)
+{
+    m_epoll = ::epoll_create1(EPOLL_CLOEXEC);
+    m_wakeFd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (m_epoll < 0 || m_wakeFd < 0) {
+        if (errorString)
+            *errorString = QStringLiteral("cannot create the engine's event loop: %1")
+                                   .arg(QString::fromLocal8Bit(std::strerror(errno)));
+        return false;
+    }
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.u64 = kWakeId;
+    ::epoll_ctl(m_epoll, EPOLL_CTL_ADD, m_wakeFd, &event);
+    m_readBuffer = std::make_unique<char[]>(kReadBufferSize);
+    m_thread = std::thread([this] { run(); });
+    return true;
+}
+
+// ---- any thread ----------------------------------------------------------------------------------
+
+void Worker::wake()
+{
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const ssize_t n = ::write(m_wakeFd, &one, sizeof one);
+}
+
+void Worker::setListener(int fd)
+{
+    if (!m_thread.joinable())
+        return;
+    auto done = std::make_shared<std::promise<void>>();
+    std::future<void> future = done->get_future();
+    {
+        std::lock_guard lock(m_mutex);
+        m_commands.push_back({Command::Kind::Listener, fd, false, {}, done});
+        if (!m_wakePending) {
+            m_wakePending = true;
+            wake();
+        }
+    }
+    if (std::this_thread::get_id() == m_thread.get_id())
+        processCommands();   // called from a slot running on this engine thread
+    future.wait();
+}
+
+void Worker::setAccepting(bool accepting)
+{
+    std::lock_guard lock(m_mutex);
+    m_commands.push_back({Command::Kind::Accepting, -1, accepting, {}, nullptr});
+    if (!m_wakePending) {
+        m_wakePending = true;
+        wake();
+    }
+}
+
+void Worker::adopt(int fd, QByteArray initialBytes)
+{
+    std::lock_guard lock(m_mutex);
+    m_commands.push_back({Command::Kind::Adopt, fd, false, std::move(initialBytes), nullptr});
+    if (!m_wakePending) {
+        m_wakePending = true;
+        wake();
+    }
+}
+
+void Worker::schedule(std::shared_ptr<Channel> channel)
+{
+    std::lock_guard lock(m_mutex);
+    m_dirty.push_back(std::move(channel));
+    if (!m_wakePending) {
+        m_wakePending = true;
+        wake();
+    }
+}
+
+void Worker::beginShutdown()
+{
+    std::lock_guard lock(m_mutex);
+    m_commands.push_back({Command::Kind::Shutdown, -1, false, {}, nullptr});
+    if (!m_wakePending) {
+        m_wakePending = true;
+        wake();
+    }
+}
+
+void Worker::stop()
+{
+    if (!m_thread.joinable())
+        return;
+    m_stop.store(true);
+    wake();
+    m_thread.join();
+}
+
+// ---- worker thread -------------------------------------------------------------------------------
+
+qint64 Worker::monotonicMs()
+{
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+void Worker::run()
+{
+    const std::string name = "qws-engine-" + std::to_string(m_index);
+    pthread_setname_np(pthread_self(), name.c_str());
+    epoll_event events[kMaxEvents];
+    m_now = monotonicMs();
+    while (!m_stop.load(std::memory_order_relaxed)) {
+        const int n = ::epoll_wait(m_epoll, events, kMaxEvents, nextTimeout());
+        m_now = monotonicMs();
+        for (int i = 0; i < n; ++i) {
+            const std::uint64_t id = events[i].data.u64;
+            if (id == kWakeId) {
+                std::uint64_t value;
+                [[maybe_unused]] const ssize_t r = ::read(m_wakeFd, &value, sizeof value);
+                processCommands();
+            } else if (id == kListenId) {
+                acceptConnections();
+            } else {
+                const std::uint32_t slot = std::uint32_t(id);
+                Peer *peer = slot < m_peers.size() ? m_peers[slot] : nullptr;
+                if (peer && peer->generation == std::uint32_t(id >> 32) && !peer->isDead())
+                    peer->onEvents(events[i].events);
+            }
+        }
+        if (!m_ready.empty()) {
+            std::vector<Peer *> ready = std::exchange(m_ready, {});
+            for (Peer *peer : ready) {
+                peer->readyQueued = false;
+                if (!peer->isDead())
+                    peer->onReady();
+            }
+        }
+        runTimers();
+        reapRetired();
+        checkDrained();
+    }
+    abortAll();
+    reapRetired();
+    if (m_listenPolled)
+        ::epoll_ctl(m_epoll, EPOLL_CTL_DEL, m_listenFd, nullptr);
+    m_listenPolled = false;
+}
+
+void Worker::processCommands()
+{
+    std::vector<Command> commands;
+    std::vector<std::shared_ptr<Channel>> dirty;
+    {
+        std::lock_guard lock(m_mutex);
+        commands.swap(m_commands);
+        dirty.swap(m_dirty);
+        m_wakePending = false;
+    }
+    for (Command &command : commands) {
+        switch (command.kind) {
+        case Command::Kind::Listener:
+            if (m_listenPolled)
+                ::epoll_ctl(m_epoll, EPOLL_CTL_DEL, m_listenFd, nullptr);
+            m_listenPolled = false;
+            m_listenFd = command.fd;
+            if (m_listenFd >= 0) {
+                m_accepting = true;
+                m_shuttingDown = false;
+                m_drainedReported = false;
+            }
+            updateListenerPolling();
+            break;
+        case Command::Kind::Accepting:
+            m_accepting = command.flag;
+            updateListenerPolling();
+            break;
+        case Command::Kind::Adopt:
+            if (m_shuttingDown)
+                ::close(command.fd);
+            else
+                addPeer(command.fd, std::move(command.bytes));
+            break;
+        case Command::Kind::Shutdown:
+            m_shuttingDown = true;
+            m_drainedReported = false;
+            for (Peer *peer : m_peers) {
+                if (peer && !peer->isDead())
+                    peer->shutdownGracefully();
+            }
+            break;
+        }
+        if (command.done)
+            command.done->set_value();
+    }
+    for (const std::shared_ptr<Channel> &channel : dirty) {
+        if (auto *peer = static_cast<Peer *>(channel->peer); peer && !peer->isDead())
+            peer->onCommands();
+    }
+}
+
+void Worker::updateListenerPolling()
+{
+    const bool want = m_listenFd >= 0 && m_accepting && !m_shuttingDown && m_now >= m_listenRetryAt;
+    if (want == m_listenPolled)
+        return;
+    if (want) {
+        epoll_event event{};
+        // Level-triggered + EPOLLEXCLUSIVE: one worker is woken per connection burst.
+        event.events = EPOLLIN | EPOLLEXCLUSIVE;
+        event.data.u64 = kListenId;
+        if (::epoll_ctl(m_epoll, EPOLL_CTL_ADD, m_listenFd, &event) == 0)
+            m_listenPolled = true;
+        else
+            qCWarning(lcServer) << "cannot poll the listening socket:" << std::strerror(errno);
+    } else {
+        ::epoll_ctl(m_epoll, EPOLL_CTL_DEL, m_listenFd, nullptr);
+        m_listenPolled = false;
+    }
+}
+
+void Worker::acceptConnections()
+{
+    for (int i = 0; i < kAcceptBurst && m_listenPolled; ++i) {
+        sockaddr_storage address{};
+        socklen_t length = sizeof address;
+        const int fd = ::accept4(m_listenFd, reinterpret_cast<sockaddr *>(&address), &length,
+                                 SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            addPeer(fd, {});
+            continue;
+        }
+        switch (errno) {
+        case EAGAIN:
+#if EAGAIN != EWOULDBLOCK
+        case EWOULDBLOCK:
+#endif
+            return;
+        case EINTR:
+        case ECONNABORTED:
+        case EPROTO:
+            continue;
+        case EMFILE:
+        case ENFILE:
+        case ENOBUFS:
+        case ENOMEM: {
+            // Out of descriptors: report, and stop polling for a moment (the listener is
+            // level-triggered, so it would otherwise spin).
+            const QString text = QString::fromLocal8Bit(std::strerror(errno));
+            qCWarning(lcServer) << "accept failed:" << text;
+            m_host.acceptError(QAbstractSocket::SocketResourceError, text);
+            m_listenRetryAt = m_now + 100;
+            updateListenerPolling();
+            return;
+        }
+        default: {
+            const QString text = QString::fromLocal8Bit(std::strerror(errno));
+            m_host.acceptError(QAbstractSocket::UnknownSocketError, text);
+            return;
+        }
+        }
+    }
+}
+
+void Worker::addPeer(int fd, QByteArray initialBytes)
+{
+    const int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    const int flags = ::fcntl(fd, F_GETFL);
+    if (!(flags & O_NONBLOCK))
+        ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+
+    sockaddr_storage peerAddress{};
+    sockaddr_storage localAddress{};
+    socklen_t length = sizeof peerAddress;
+    ::getpeername(fd, reinterpret_cast<sockaddr *>(&peerAddress), &length);
+    length = sizeof localAddress;
+    ::getsockname(fd, reinterpret_cast<sockaddr *>(&localAddress), &length);
+
+    std::shared_ptr<const EngineConfig> config = m_host.config();
+    std::unique_ptr<Transport> transport;
+    if (config->secure) {
+#ifdef QWS_HAVE_TLS
+        if (config->tls)
+            transport = makeTlsTransport(fd, *config->tls);
+#endif
+        if (!transport) {
+            qCWarning(lcTls) << "no TLS context: connection dropped";
+            ::close(fd);
+            return;
+        }
+    } else {
+        transport = std::make_unique<PlainTransport>(fd);
+    }
+
+    std::uint32_t slot;
+    if (!m_freeSlots.empty()) {
+        slot = m_freeSlots.back();
+        m_freeSlots.pop_back();
+    } else {
+        slot = std::uint32_t(m_peers.size());
+        m_peers.push_back(nullptr);
+    }
+    auto *peer = new Peer(*this, std::move(transport), std::move(config),
+                          SocketAddress::fromNative(reinterpret_cast<sockaddr *>(&peerAddress)),
+                          SocketAddress::fromNative(reinterpret_cast<sockaddr *>(&localAddress)));
+    peer->slot = slot;
+    peer->generation = ++m_generation;
+    m_peers[slot] = peer;
+    m_peerCount.fetch_add(1, std::memory_order_relaxed);
+
+    epoll_event event{};
+    event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    event.data.u64 = peerId(peer);
+    if (::epoll_ctl(m_epoll, EPOLL_CTL_ADD, fd, &event) != 0) {
+        qCWarning(lcServer) << "cannot poll a connection:" << std::strerror(errno);
+        retire(peer);
+        return;
+    }
+    peer->start(initialBytes);
+}
+
+void Worker::scheduleTimer(Peer *peer, qint64 when)
+{
+    m_timers.push({when, peer->slot, peer->generation});
+}
+
+void Worker::markReady(Peer *peer)
+{
+    if (peer->readyQueued)
+        return;
+    peer->readyQueued = true;
+    m_ready.push_back(peer);
+}
+
+void Worker::retire(Peer *peer)
+{
+    m_retired.push_back(peer);
+}
+
+int Worker::nextTimeout()
+{
+    if (!m_ready.empty())
+        return 0;
+    qint64 when = std::numeric_limits<qint64>::max();
+    if (!m_timers.empty())
+        when = m_timers.top().when;
+    if (m_listenFd >= 0 && !m_listenPolled && m_accepting && !m_shuttingDown)
+        when = std::min(when, m_listenRetryAt);
+    if (when == std::numeric_limits<qint64>::max())
+        return -1;
+    const qint64 now = monotonicMs();
+    return when <= now ? 0 : int(std::min<qint64>(when - now, 60 * 60 * 1000));
+}
+
+void Worker::runTimers()
+{
+    if (m_listenFd >= 0 && !m_listenPolled && m_now >= m_listenRetryAt)
+        updateListenerPolling();
+    while (!m_timers.empty() && m_timers.top().when <= m_now) {
+        const Timer timer = m_timers.top();
+        m_timers.pop();
+        Peer *peer = timer.slot < m_peers.size() ? m_peers[timer.slot] : nullptr;
+        if (!peer || peer->generation != timer.generation || peer->isDead() || peer->timerWhen != timer.when)
+            continue;   // stale: the peer is gone or re-armed its timer
+        peer->timerWhen = std::numeric_limits<qint64>::max();
+        peer->onTimer();
+    }
+}
+
+void Worker::reapRetired()
+{
+    for (Peer *peer : m_retired) {
+        if (m_peers[peer->slot] == peer) {
+            m_peers[peer->slot] = nullptr;
+            m_freeSlots.push_back(peer->slot);
+        }
+        if (peer->fd() >= 0)
+            ::epoll_ctl(m_epoll, EPOLL_CTL_DEL, peer->fd(), nullptr);
+        m_peerCount.fetch_sub(1, std::memory_order_relaxed);
+        delete peer;   // closes the socket (the Transport owns it)
+    }
+    m_retired.clear();
+    if (m_peerCount.load(std::memory_order_relaxed) == 0 && m_peers.size() > 64) {
+        std::vector<Peer *>().swap(m_peers);
+        std::vector<std::uint32_t>().swap(m_freeSlots);
+    }
+}
+
+void Worker::checkDrained()
+{
+    if (m_shuttingDown && !m_drainedReported && m_peerCount.load(std::memory_order_relaxed) == 0) {
+        m_drainedReported = true;
+        m_host.workerDrained(this);
+    }
+}
+
+void Worker::abortAll()
+{
+    for (Peer *peer : m_peers) {
+        if (peer && !peer->isDead())
+            peer->abortNow();
+    }
+}
+
+} // namespace qws

@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// One engine thread: an epoll loop owning raw non-blocking sockets, one protocol core per peer, timers.
+//
+//  W A R N I N G  — private engine header, not installed; it may change without notice.
+#pragma once
+
+#include "eventbatch_p.h"
+#include "websocketserver.h"
+
+#include <protocol/connection.h>
+
+#include <QtCore/QByteArray>
+#include <QtCore/QString>
+#include <QtNetwork/QAbstractSocket>
+#include <QtNetwork/QSslConfiguration>
+#include <QtNetwork/QSslError>
+
+#include <atomic>
+#include <cstdint>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <queue>
+#include <thread>
+#include <vector>
+
+QT_BEGIN_NAMESPACE
+class QSslPreSharedKeyAuthenticator;
+QT_END_NAMESPACE
+
+namespace qws {
+
+class Channel;
+class Peer;
+class Transport;
+class Worker;
+
+// =================================================================================================
+// The TLS hook. tls_p.h/.cpp (the TLS layer) DEFINES these; the engine only declares and calls them.
+// CMake compiles them in when plugin/server/tls_p.cpp exists (QWS_HAVE_TLS); without it, listen()
+// in SecureMode fails with "TLS support is not built into this QuickWebSockets library".
+// =================================================================================================
+
+/// An OpenSSL server context translated from a QSslConfiguration (defined in tls_p.h). Shared by
+/// every connection of one listen(); transports keep a reference to it.
+class TlsContext;
+
+/// What the TLS layer reports back to the server. Implemented by WebSocketServerPrivate.
+class TlsEvents
+{
+public:
+    virtual ~TlsEvents() = default;
+    /// Queued to the server's thread as WebSocketServer::sslErrors(). Any thread.
+    virtual void sslErrors(const QList<QSslError> &errors) = 0;
+    /// Queued to the server's thread as WebSocketServer::peerVerifyError(). Any thread.
+    virtual void peerVerifyError(const QSslError &error) = 0;
+    /// Emits WebSocketServer::preSharedKeyAuthenticationRequired() DIRECTLY on the calling engine
+    /// thread (like originAuthenticationRequired) so the slot can fill in the key before returning.
+    virtual void preSharedKeyAuthenticationRequired(QSslPreSharedKeyAuthenticator *authenticator) = 0;
+};
+
+#ifdef QWS_HAVE_TLS
+/// Builds the context from `configuration` (certificate chain, key, CA certificates, peer
+/// verification, protocol floor, PSK). Returns nullptr and sets `errorString` to a specific text
+/// ("no private key in the SSL configuration", …) on failure. `events` outlives the context.
+/// Called on the server's (owner) thread by listen() in SecureMode.
+std::shared_ptr<TlsContext> makeTlsContext(const QSslConfiguration &configuration, TlsEvents &events,
+                                           QString &errorString);
+/// A server-side TLS stream over the accepted, non-blocking socket `fd`; takes ownership of `fd`
+/// (closes it when destroyed). Its handshake() is driven by the worker until Ok or Failed. Called on
+/// an engine thread.
+std::unique_ptr<Transport> makeTlsTransport(int fd, TlsContext &context);
+#endif
+
+/// Every engine setting, as one immutable snapshot; a new one is made when a setter runs, and each
+/// connection uses the snapshot current when it was accepted ("only new clients see a change").
+struct EngineConfig {
+    protocol::ConnectionConfig connection;
+    qint64 handshakeTimeoutMs = 10000;     ///< < 0: no handshake timeout
+    int maxPendingConnections = 30;
+    qint64 keepAliveMs = 0;                ///< 0: no keepalive pings
+    qint64 idleTimeoutMs = 0;              ///< 0: no idle timeout
+    qint64 closeTimeoutMs = 5000;          ///< wait this long for the peer's close frame, then drop TCP
+    qint64 lingerMs = 2000;                ///< after our last byte, wait this long for the peer's FIN
+    qint64 maxInboundQueue = 4 * 1024 * 1024;
+    qint64 maxOutboundQueue = 16 * 1024 * 1024;
+    OutboundPolicy outboundPolicy = OutboundPolicy::CloseConnection;
+    QStringList allowedOrigins;            ///< empty: all
+    bool secure = false;
+    std::shared_ptr<TlsContext> tls;       ///< set in SecureMode
+};
+
+/// What a worker needs from its server. Every function may be called from any engine thread.
+class WorkerHost
+{
+public:
+    virtual ~WorkerHost() = default;
+    virtual std::shared_ptr<const EngineConfig> config() const = 0;
+    /// allowedOrigins first, then originAuthenticationRequired (direct, on this thread).
+    virtual bool authorizeOrigin(const QString &origin) = 0;
+    /// Takes a place in the pending queue; false when it is full (the handshake is refused with 503).
+    virtual bool reservePending() = 0;
+    /// A refused handshake because the pending queue was full: serverError(CloseCodeAbnormalDisconnection).
+    virtual void pendingQueueFull() = 0;
+    /// The handshake completed: the server's thread makes the WebSocket and emits newConnection().
+    virtual void connectionOpened(std::shared_ptr<Channel> channel) = 0;
+    /// An opened connection is gone (connectionCount()).
+    virtual void connectionClosed() = 0;
+    virtual void acceptError(QAbstractSocket::SocketError error, const QString &text) = 0;
+    /// A TLS handshake failed (counted, logged to qws.tls).
+    virtual void tlsHandshakeFailed(const QString &reason) = 0;
+    /// A worker told to shut down gracefully has no connections left.
+    virtual void workerDrained(Worker *worker) = 0;
+};
+
+/// Every worker polls the one listening socket with EPOLLEXCLUSIVE and accepts for itself (accept4),
+/// so connections spread over the threads without a hand-off; handleConnection() sockets are handed
+/// to workers round-robin through adopt().
+class Worker
+{
+public:
+    Worker(WorkerHost &host, int index);
+    ~Worker();   // stop()s
+
+    bool start(QString *errorString);
+
+    // ---- any thread ---------------------------------------------------------------------------
+    /// Starts (fd >= 0) or stops (fd = -1) polling a listening socket. Blocks until the worker has
+    /// done it, so the caller may close the fd afterwards.
+    void setListener(int fd);
+    void setAccepting(bool accepting);
+    /// Takes over a connected socket (handleConnection()) with bytes already read from it.
+    void adopt(int fd, QByteArray initialBytes);
+    /// The channel has commands or flags for its peer (called by Channel with its lock held).
+    void schedule(std::shared_ptr<Channel> channel);
+    /// Graceful: 1001 to every open connection, refuse handshakes, report workerDrained() when empty.
+    void beginShutdown();
+    /// Immediate: 1001 written best-effort, every socket closed, thread joined.
+    void stop();
+    int peerCount() const { return m_peerCount.load(std::memory_order_relaxed); }
+    int index() const { return m_index; }
+
+    // ---- worker thread (used by Peer) -------------------------------------------------------
+    WorkerHost &host() { return m_host; }
+    qint64 now() const { return m_now; }
+    char *readBuffer() { return m_readBuffer.get(); }
+    static constexpr std::size_t kReadBufferSize = 256 * 1024;
+    std::vector<InEvent> &scratchEvents() { return m_scratch; }
+    void scheduleTimer(Peer *peer, qint64 when);
+    void markReady(Peer *peer);
+    void retire(Peer *peer);
+    bool shuttingDown() const { return m_shuttingDown; }
+
+private:
+    struct Command {
+        enum class Kind { Listener, Accepting, Adopt, Shutdown } kind;
+        int fd = -1;
+        bool flag = false;
+        QByteArray bytes;
+        std::shared_ptr<std::promise<void>> done;
+    };
+    struct Timer {
+        qint64 when;
+        std::uint32_t slot;
+        std::uint32_t generation;
+        bool operator>(const Timer &o) const { return when > o.when; }
+    };
+
+    void run();
+    void wake();
+    void processCommands();
+    void acceptConnections();
+    void addPeer(int fd, QByteArray initialBytes);
+    void updateListenerPolling();
+    int nextTimeout();
+    void runTimers();
+    void reapRetired();
+    void abortAll();
+    void checkDrained();
+    static qint64 monotonicMs();
+
+    WorkerHost &m_host;
+    const int m_index;
+    int m_epoll = -1;
+    int m_wakeFd = -1;
+    std::thread m_thread;
+    std::atomic<bool> m_stop{false};
+    std::atomic<int> m_peerCount{0};
+
+    std::mutex m_mutex;                          // guards the next three
+    std::vector<Command> m_commands;
+    std::vector<std::shared_ptr<Channel>> m_dirty;
+    bool m_wakePending = false;
+
+    // worker-thread state
+    qint64 m_now = 0;
+    std::unique_ptr<char[]> m_readBuffer;
+    std::vector<InEvent> m_scratch;
+    std::vector<Peer *> m_peers;                 // slot → peer (nullptr: free)
+    std::vector<std::uint32_t> m_freeSlots;
+    std::uint32_t m_generation = 0;              // tells a reused slot's new peer from the old one
+    std::vector<Peer *> m_ready;                 // peers with read budget left over (fairness)
+    std::vector<Peer *> m_retired;
+    std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> m_timers;
+    int m_listenFd = -1;
+    bool m_accepting = true;
+    bool m_listenPolled = false;
+    qint64 m_listenRetryAt = 0;                  // after EMFILE: poll the listener again at this time
+    bool m_shuttingDown = false;
+    bool m_drainedReported = false;
+
+    friend class Peer;
+};
+
+} // namespace qws
