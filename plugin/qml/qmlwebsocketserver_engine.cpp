@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// qws::QmlWebSocketServer: the engine object, its signals, and the engine-thread → QML bridge.
+#include "qmlwebsocketserver.h"
+#include "qmlwebsocketserver_p.h"
+
+#include "corsauthenticator.h"
+#include "websocket.h"
+
+#include <QtNetwork/QSslPreSharedKeyAuthenticator>
+#include <QtQml/QQmlEngine>
+
+namespace qws {
+
+bool OriginPolicy::originAllowed(const QString &origin)
+{
+    QMutexLocker lock(&mutex);
+    return allowedOrigins.isEmpty() || allowedOrigins.contains(origin, Qt::CaseInsensitive);
+}
+
+void QmlWebSocketServer::startListening()
+{
+    const std::optional<QHostAddress> address = parseHost(m_host); // validated when set
+    TlsMaterial tls;
+    if (m_secureMode == SecureMode) {
+        if (m_certificate.isEmpty() && m_privateKey.isEmpty()) {
+            if (m_generatedTls.isNull()) {
+                tls = generateTlsMaterial();
+                if (tls.error.isEmpty()) {
+                    m_generatedTls = tls.configuration;
+                    m_generatedFingerprint = tls.fingerprint;
+                }
+            } else {
+                tls.configuration = m_generatedTls;
+                tls.fingerprint = m_generatedFingerprint;
+            }
+        } else {
+            tls = loadTlsFiles(m_certificate, m_privateKey);
+        }
+        if (!tls.error.isEmpty()) {
+            setFingerprint(QString());
+            setError(TlsError, tls.error);
+            return;
+        }
+    }
+
+    if (!m_engine || int(m_engine->secureMode()) != int(m_secureMode)) {
+        destroyEngine();
+        createEngine();
+    }
+    if (m_secureMode == SecureMode)
+        m_engine->setSslConfiguration(tls.configuration);
+    setFingerprint(tls.fingerprint);
+
+    m_bridge->setOpen(true);
+    if (!m_engine->listen(address.value_or(QHostAddress(QHostAddress::Any)), quint16(m_port))) {
+        m_bridge->setOpen(false);
+        QString why = m_engine->errorString();
+        if (why.isEmpty())
+            why = QStringLiteral("the engine gave no reason");
+        setError(ListenError, QStringLiteral("Cannot listen on %1 port %2: %3")
+                                      .arg(m_host.isEmpty() ? QStringLiteral("any address") : m_host)
+                                      .arg(m_port).arg(why));
+        return;
+    }
+    if (!m_accepting)
+        m_engine->pauseAccepting();
+
+    QUrl url;
+    url.setScheme(m_secureMode == SecureMode ? QStringLiteral("wss") : QStringLiteral("ws"));
+    const QHostAddress bound = m_engine->serverAddress();
+    const bool any = bound == QHostAddress::Any || bound == QHostAddress::AnyIPv4
+            || bound == QHostAddress::AnyIPv6 || bound.isNull();
+    url.setHost(any ? QStringLiteral("localhost") : bound.toString());
+    url.setPort(m_engine->serverPort());
+    clearError();
+    setListening(true, url);
+    takePendingConnections();
+}
+
+void QmlWebSocketServer::stopListening()
+{
+    m_bridge->setOpen(false);
+    const QString reason = m_destroying || !m_listen ? QStringLiteral("Server closed")
+                                                     : QStringLiteral("Server restarting");
+    for (QmlWebSocket *s : m_model->sockets())
+        s->close(int(WebSocketProtocol::CloseCodeGoingAway), reason);
+    if (m_engine && m_engine->isListening())
+        m_engine->close();
+    setListening(false, QUrl());
+}
+
+void QmlWebSocketServer::createEngine()
+{
+    Q_ASSERT(!m_engine);
+    m_engine = std::make_unique<WebSocketServer>(
+            m_serverName, WebSocketServer::SslMode(int(m_secureMode)));
+    WebSocketServer *e = m_engine.get();
+    e->setMaxPendingConnections(m_maxPending);
+    e->setHandshakeTimeout(m_handshakeTimeout);
+    e->setSupportedSubprotocols(m_subprotocols);
+    CompressionOptions compression = e->compression();
+    compression.enabled = m_compression;
+    e->setCompression(compression);
+    e->setMaxMessageSize(m_maxMessageSize);
+    e->setAllowedOrigins(allowedOrigins());
+
+    // Owner-thread signals: AutoConnection queues them if the engine emits from one of its threads.
+    connect(e, &WebSocketServer::newConnection, this, &QmlWebSocketServer::takePendingConnections);
+    connect(e, &WebSocketServer::serverError, this,
+            [this](WebSocketProtocol::CloseCode code) { handleServerError(int(code)); });
+    connect(e, &WebSocketServer::acceptError, this, &QmlWebSocketServer::handleAcceptError);
+    connect(e, &WebSocketServer::sslErrors, this, &QmlWebSocketServer::handleSslErrors);
+    connect(e, &WebSocketServer::peerVerifyError, this, &QmlWebSocketServer::handlePeerVerifyError);
+
+    // Handshake-time questions arrive on an engine thread, which must have the answer before it
+    // goes on. The allow-list is answered right there; QML is asked only when a handler is
+    // connected, through the interruptible bridge (see AuthenticationBridge for why not
+    // BlockingQueuedConnection). No answer (closing, or the GUI thread busy past the handshake
+    // timeout) refuses the client: fail closed.
+    auto policy = m_policy;
+    auto bridge = m_bridge;
+    QmlWebSocketServer *self = this;
+    connect(e, &WebSocketServer::originAuthenticationRequired, e,
+            [policy, bridge, self](CorsAuthenticator *authenticator) {
+        if (!authenticator->allowed())
+            return;
+        const QString origin = authenticator->origin();
+        if (!policy->originAllowed(origin)) {
+            authenticator->setAllowed(false);
+            return;
+        }
+        if (policy->originHandlers.load() == 0)
+            return;
+        auto answer = std::make_shared<bool>(false);
+        const bool ran = bridge->run(self, [self, origin, answer] {
+            QmlOriginAuthenticator question(origin);
+            QQmlEngine::setObjectOwnership(&question, QQmlEngine::CppOwnership);
+            Q_EMIT self->originAuthenticationRequired(&question);
+            *answer = question.allowed();
+        }, policy->timeoutMs.load());
+        if (!ran)
+            qCWarning(lcQmlServer) << "origin" << origin << "refused: no answer from the QML handler";
+        authenticator->setAllowed(ran && *answer);
+    }, Qt::DirectConnection);
+
+    connect(e, &WebSocketServer::preSharedKeyAuthenticationRequired, e,
+            [policy, bridge, self](QSslPreSharedKeyAuthenticator *authenticator) {
+        if (policy->pskHandlers.load() == 0)
+            return;
+        const QByteArray identity = authenticator->identity();
+        const QByteArray hint = authenticator->identityHint();
+        const int maxLength = authenticator->maximumPreSharedKeyLength();
+        auto key = std::make_shared<QByteArray>();
+        const bool ran = bridge->run(self, [self, identity, hint, maxLength, key] {
+            QmlPreSharedKeyAuthenticator question(identity, hint, maxLength);
+            QQmlEngine::setObjectOwnership(&question, QQmlEngine::CppOwnership);
+            Q_EMIT self->preSharedKeyAuthenticationRequired(&question);
+            *key = question.preSharedKey();
+        }, policy->timeoutMs.load());
+        if (ran && !key->isEmpty())
+            authenticator->setPreSharedKey(*key);
+    }, Qt::DirectConnection);
+}
+
+void QmlWebSocketServer::destroyEngine()
+{
+    if (!m_engine)
+        return;
+    m_bridge->setOpen(false);
+    // Connections of this engine cannot outlive it: close them (1001) and let them go now.
+    const QList<QmlWebSocket *> sockets = m_model->sockets();
+    for (QmlWebSocket *s : sockets) {
+        s->disconnect(this);
+        m_model->remove(s);
+    }
+    if (!sockets.isEmpty() && !m_destroying)
+        Q_EMIT connectionCountChanged();
+    qDeleteAll(sockets); // ~QmlWebSocket closes with 1001 if still open
+    m_engine->disconnect(this);
+    m_engine.reset();
+}
+
+void QmlWebSocketServer::connectNotify(const QMetaMethod &signal)
+{
+    if (signal == QMetaMethod::fromSignal(&QmlWebSocketServer::originAuthenticationRequired))
+        m_policy->originHandlers.fetch_add(1);
+    else if (signal == QMetaMethod::fromSignal(&QmlWebSocketServer::preSharedKeyAuthenticationRequired))
+        m_policy->pskHandlers.fetch_add(1);
+}
+
+void QmlWebSocketServer::disconnectNotify(const QMetaMethod &signal)
+{
+    if (signal == QMetaMethod::fromSignal(&QmlWebSocketServer::originAuthenticationRequired))
+        m_policy->originHandlers.fetch_sub(1);
+    else if (signal == QMetaMethod::fromSignal(&QmlWebSocketServer::preSharedKeyAuthenticationRequired))
+        m_policy->pskHandlers.fetch_sub(1);
+}
+
+void QmlWebSocketServer::handleServerError(int closeCode)
+{
+    QString text = m_engine ? m_engine->errorString() : QString();
+    if (text.isEmpty())
+        text = QStringLiteral("A client's handshake failed");
+    setError(HandshakeError, QStringLiteral("%1 (close code %2)").arg(text).arg(closeCode));
+}
+
+void QmlWebSocketServer::handleAcceptError(QAbstractSocket::SocketError error)
+{
+    setError(AcceptError, QStringLiteral("Accepting a connection failed (socket error %1)").arg(int(error)));
+    Q_EMIT acceptError(int(error));
+}
+
+static QVariantMap sslErrorToMap(const QSslError &error)
+{
+    return {{QStringLiteral("error"), int(error.error())},
+            {QStringLiteral("errorString"), error.errorString()}};
+}
+
+void QmlWebSocketServer::handleSslErrors(const QList<QSslError> &errors)
+{
+    QVariantList list;
+    for (const QSslError &e : errors)
+        list.append(sslErrorToMap(e));
+    Q_EMIT sslErrors(list);
+}
+
+void QmlWebSocketServer::handlePeerVerifyError(const QSslError &error)
+{
+    Q_EMIT peerVerifyError(sslErrorToMap(error));
+}
+
+/*!
+    \qmlsignal WebSocketServer::originAuthenticationRequired(OriginAuthenticator authenticator)
+    A client's handshake carries an origin that passed \l allowedOrigins. Set
+    \c{authenticator.allowed = false} to refuse it (HTTP 403).
+
+    This handler runs on the GUI thread while the engine thread doing that handshake waits for it
+    (other connections are unaffected). If the GUI thread does not run it within
+    \l handshakeTimeout, or the server closes meanwhile, the client is refused. When no handler is
+    connected, nothing waits. Keep the handler short; do not block in it.
+*/
+/*!
+    \qmlsignal WebSocketServer::preSharedKeyAuthenticationRequired(PreSharedKeyAuthenticator authenticator)
+    A TLS-PSK client asks for a key: set \c{authenticator.preSharedKey}. Runs like
+    \l originAuthenticationRequired (the TLS handshake waits for it).
+*/
+/*!
+    \qmlsignal WebSocketServer::sslErrors(list errors)
+    TLS errors during a client's handshake; each entry is \c{{error: int, errorString: string}}
+    (\c error is a QSslError::SslError value).
+*/
+/*!
+    \qmlsignal WebSocketServer::peerVerifyError(var error)
+    Verifying a client certificate failed: \c{{error: int, errorString: string}}.
+*/
+
+} // namespace qws

@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Test-only helpers for the QML tests (see testclient.h).
+#include "testclient.h"
+
+#include <QtCore/QCryptographicHash>
+#include <QtCore/QFile>
+#include <QtCore/QProcess>
+#include <QtNetwork/QNetworkRequest>
+#include <QtNetwork/QSslCertificate>
+#include <QtNetwork/QTcpServer>
+#include <QtWebSockets/QWebSocketHandshakeOptions>
+
+static QString fingerprintOf(const QSslCertificate &certificate)
+{
+    return QString::fromLatin1(certificate.digest(QCryptographicHash::Sha256).toHex(':')).toUpper();
+}
+
+TestClient::TestClient(QObject *parent) : QObject(parent) { }
+
+void TestClient::open()
+{
+    m_socket = std::make_unique<QWebSocket>(m_origin);
+    QWebSocket *s = m_socket.get();
+    connect(s, &QWebSocket::connected, this, [this, s] {
+        m_connected = true;
+        m_subprotocol = s->subprotocol();
+        m_peerFingerprint = fingerprintOf(s->sslConfiguration().peerCertificate());
+        Q_EMIT changed();
+    });
+    connect(s, &QWebSocket::disconnected, this, [this, s] {
+        m_connected = false;
+        m_finished = true;
+        m_closeCode = int(s->closeCode());
+        m_closeReason = s->closeReason();
+        Q_EMIT changed();
+    });
+    connect(s, &QWebSocket::errorOccurred, this, [this, s] {
+        m_errorString = s->errorString();
+        Q_EMIT changed();
+    });
+    connect(s, &QWebSocket::sslErrors, this, [this, s](const QList<QSslError> &errors) {
+        const QSslCertificate peer = errors.isEmpty() ? QSslCertificate() : errors.first().certificate();
+        m_peerFingerprint = fingerprintOf(peer.isNull() ? s->sslConfiguration().peerCertificate() : peer);
+        if (!m_pinned.isEmpty() && m_peerFingerprint == m_pinned)
+            s->ignoreSslErrors(errors);
+        Q_EMIT changed();
+    });
+    connect(s, &QWebSocket::textMessageReceived, this, [this](const QString &text) {
+        m_received.append(text);
+        Q_EMIT changed();
+    });
+    connect(s, &QWebSocket::binaryMessageReceived, this, [this](const QByteArray &data) {
+        ++m_binaryCount;
+        m_lastBinary = data;
+        Q_EMIT changed();
+    });
+    connect(s, &QWebSocket::pong, this, [this] {
+        ++m_pongCount;
+        Q_EMIT changed();
+    });
+    QWebSocketHandshakeOptions options;
+    options.setSubprotocols(m_subprotocols);
+    s->open(QNetworkRequest(m_url), options);
+}
+
+void TestClient::sendText(const QString &text)
+{
+    if (m_socket)
+        m_socket->sendTextMessage(text);
+}
+
+void TestClient::sendBinary(const QByteArray &data)
+{
+    if (m_socket)
+        m_socket->sendBinaryMessage(data);
+}
+
+void TestClient::ping()
+{
+    if (m_socket)
+        m_socket->ping("test");
+}
+
+void TestClient::close(int code, const QString &reason)
+{
+    if (m_socket)
+        m_socket->close(QWebSocketProtocol::CloseCode(code), reason);
+}
+
+void TestClient::abort()
+{
+    if (m_socket)
+        m_socket->abort();
+}
+
+QVariantMap TestHelper::makeCertificate(const QString &commonName)
+{
+    const QString base = m_dir.filePath(QStringLiteral("cert%1").arg(++m_serial));
+    const QString cert = base + QStringLiteral(".pem");
+    const QString key = base + QStringLiteral(".key");
+    QProcess openssl;
+    openssl.start(QStringLiteral("openssl"),
+                  {QStringLiteral("req"), QStringLiteral("-x509"), QStringLiteral("-newkey"),
+                   QStringLiteral("ec"), QStringLiteral("-pkeyopt"),
+                   QStringLiteral("ec_paramgen_curve:prime256v1"), QStringLiteral("-nodes"),
+                   QStringLiteral("-days"), QStringLiteral("2"), QStringLiteral("-subj"),
+                   QStringLiteral("/CN=") + commonName, QStringLiteral("-addext"),
+                   QStringLiteral("subjectAltName=DNS:") + commonName, QStringLiteral("-keyout"), key,
+                   QStringLiteral("-out"), cert});
+    if (!openssl.waitForFinished(30000) || openssl.exitCode() != 0)
+        return {};
+    QFile file(cert);
+    if (!file.open(QIODevice::ReadOnly))
+        return {};
+    const QList<QSslCertificate> chain = QSslCertificate::fromData(file.readAll(), QSsl::Pem);
+    if (chain.isEmpty())
+        return {};
+    return {{QStringLiteral("certificate"), cert},
+            {QStringLiteral("privateKey"), key},
+            {QStringLiteral("fingerprint"), fingerprintOf(chain.first())}};
+}
+
+QString TestHelper::writeFile(const QString &name, const QString &text)
+{
+    const QString path = m_dir.filePath(name);
+    QFile file(path);
+    if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate))
+        return {};
+    file.write(text.toUtf8());
+    return path;
+}
+
+int TestHelper::occupiedPort()
+{
+    auto *server = new QTcpServer(this);
+    if (!server->listen(QHostAddress::Any, 0))
+        return -1;
+    return server->serverPort();
+}

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The connections model: rows appear and disappear with clients, roles match the sockets, and
+// counters refresh at a bounded rate (dataChanged for counter roles only, never per message).
+import QtQuick
+import QtTest
+import QuickWebSockets
+import QwsTest
+
+TestCase {
+    id: test
+    name: "ConnectionModel"
+
+    Component { id: serverComponent; WebSocketServer { } }
+    Component { id: clientComponent; TestClient { } }
+    Component { id: spyComponent; SignalSpy { } }
+    // A view-side probe: a delegate per row, reading roles as a view would.
+    Component {
+        id: repeaterComponent
+        Repeater {
+            delegate: Item {
+                required property int index
+                required property WebSocket socket
+                required property string peerAddress
+                required property string origin
+                required property string path
+                required property real messagesReceived
+                required property int state
+            }
+        }
+    }
+
+    function spy(target, signalName) {
+        return createTemporaryObject(spyComponent, test, {target: target, signalName: signalName})
+    }
+    function client(server, path, origin) {
+        const c = createTemporaryObject(clientComponent, test, {url: server.url + path, origin: origin || ""})
+        c.open()
+        return c
+    }
+
+    function test_rowsFollowClients() {
+        const s = createTemporaryObject(serverComponent, test)
+        const m = s.connections
+        const inserted = spy(m, "rowsInserted")
+        const removed = spy(m, "rowsRemoved")
+        const view = createTemporaryObject(repeaterComponent, test, {model: m})
+        const a = client(s, "/a", "https://a.example")
+        tryCompare(m, "count", 1)
+        const b = client(s, "/b", "https://b.example")
+        tryCompare(m, "count", 2)
+        compare(inserted.count, 2)
+        compare(view.count, 2)
+        compare(view.itemAt(0).path, "/a")
+        compare(view.itemAt(0).origin, "https://a.example")
+        compare(view.itemAt(1).path, "/b")
+        compare(view.itemAt(1).socket, m.get(1))
+        compare(view.itemAt(1).state, WebSocket.Connected)
+        compare(m.indexOf(m.get(1)), 1)
+        compare(m.get(5), null)
+
+        a.close(1000, "")
+        tryCompare(m, "count", 1)
+        compare(removed.count, 1)
+        compare(view.count, 1)
+        compare(view.itemAt(0).path, "/b") // the right row went
+        b.abort()
+        tryCompare(m, "count", 0)
+        compare(view.count, 0)
+        compare(s.connectionCount, 0)
+    }
+
+    function test_countersAreCoalesced() {
+        const s = createTemporaryObject(serverComponent, test)
+        const m = s.connections
+        const c = client(s, "/flood")
+        tryCompare(m, "count", 1)
+        const view = createTemporaryObject(repeaterComponent, test, {model: m})
+        const changes = spy(m, "dataChanged")
+        const start = Date.now()
+        for (let i = 0; i < 2000; ++i)
+            c.sendText("m" + i)
+        tryCompare(view.itemAt(0), "messagesReceived", 2000, 10000)
+        wait(250) // let one more refresh pass with nothing new
+        const elapsed = Date.now() - start
+        // One change per 100 ms refresh at most (plus one of slack), not one per message.
+        verify(changes.count >= 1)
+        verify(changes.count <= Math.ceil(elapsed / 100) + 1, changes.count + " in " + elapsed + " ms")
+        for (let i = 0; i < changes.count; ++i) {
+            const roles = changes.signalArguments[i][2]
+            verify(roles.length > 0 && roles.length <= 5, roles)
+        }
+        const after = changes.count
+        wait(350) // idle: no refresh emits anything
+        compare(changes.count, after)
+    }
+
+    function test_onlyChangedRowsRefresh() {
+        const s = createTemporaryObject(serverComponent, test)
+        const m = s.connections
+        const quiet = client(s, "/quiet")
+        const busy = client(s, "/busy")
+        tryCompare(m, "count", 2)
+        wait(250)
+        const changes = spy(m, "dataChanged")
+        busy.sendText("hello")
+        tryVerify(() => changes.count > 0, 2000)
+        wait(250)
+        for (let i = 0; i < changes.count; ++i) {
+            compare(changes.signalArguments[i][0].row, 1)
+            compare(changes.signalArguments[i][1].row, 1)
+        }
+    }
+
+    function test_refreshInterval() {
+        const s = createTemporaryObject(serverComponent, test)
+        compare(s.connections.refreshInterval, 100)
+        s.connections.refreshInterval = 10 // faster than 10 Hz is raised to 10 Hz
+        compare(s.connections.refreshInterval, 100)
+        s.connections.refreshInterval = 500
+        compare(s.connections.refreshInterval, 500)
+    }
+}

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// WebSocketServer signals with real clients (Qt's QML WebSocket): clientConnected, closed,
+// serverError, connection counting, pause/resume, and the element's own change signals.
+import QtQuick
+import QtTest
+import QtWebSockets as QtWS
+import QuickWebSockets
+
+TestCase {
+    id: test
+    name: "ServerSignals"
+
+    Component { id: serverComponent; WebSocketServer { } }
+    Component { id: clientComponent; QtWS.WebSocket { active: true } }
+    Component { id: spyComponent; SignalSpy { } }
+
+    function spy(target, signalName) {
+        return createTemporaryObject(spyComponent, test, {target: target, signalName: signalName})
+    }
+    function connectClient(server) {
+        return createTemporaryObject(clientComponent, test, {url: server.url})
+    }
+
+    function test_clientConnected() {
+        const s = createTemporaryObject(serverComponent, test)
+        const connected = spy(s, "clientConnected")
+        const count = spy(s, "connectionCountChanged")
+        const c = connectClient(s)
+        tryCompare(connected, "count", 1)
+        tryCompare(c, "status", QtWS.WebSocket.Open)
+        const socket = connected.signalArguments[0][0]
+        verify(socket !== null)
+        compare(socket.state, WebSocket.Connected)
+        compare(s.connectionCount, 1)
+        compare(count.count, 1)
+        compare(s.connections.get(0), socket)
+        // The client goes away: the server sees disconnected() and the count drops.
+        const gone = spy(socket, "disconnected")
+        c.active = false
+        tryCompare(gone, "count", 1)
+        tryCompare(s, "connectionCount", 0)
+        compare(count.count, 2)
+    }
+
+    function test_messagesReachHandlers() {
+        const s = createTemporaryObject(serverComponent, test)
+        const connected = spy(s, "clientConnected")
+        const c = connectClient(s)
+        tryCompare(connected, "count", 1)
+        const socket = connected.signalArguments[0][0]
+        const texts = spy(socket, "textMessageReceived")
+        const binaries = spy(socket, "binaryMessageReceived")
+        tryCompare(c, "status", QtWS.WebSocket.Open)
+        for (let i = 0; i < 100; ++i)
+            c.sendTextMessage("message " + i)
+        const bytes = new Uint8Array([0, 1, 2, 254, 255])
+        c.sendBinaryMessage(bytes.buffer)
+        tryCompare(texts, "count", 100)
+        tryCompare(binaries, "count", 1)
+        for (let i = 0; i < 100; ++i)
+            compare(texts.signalArguments[i][0], "message " + i) // in order, none lost
+        const received = new Uint8Array(binaries.signalArguments[0][0])
+        compare(Array.from(received), [0, 1, 2, 254, 255])
+    }
+
+    function test_closedSignal() {
+        const s = createTemporaryObject(serverComponent, test)
+        const closed = spy(s, "closed")
+        const listening = spy(s, "listeningChanged")
+        s.close()
+        compare(closed.count, 1)
+        compare(listening.count, 1)
+        s.close() // already closed: nothing more
+        compare(closed.count, 1)
+    }
+
+    function test_serverErrorOnBadValue() {
+        const s = createTemporaryObject(serverComponent, test)
+        const errors = spy(s, "serverError")
+        const errorChanged = spy(s, "errorChanged")
+        s.port = 65536
+        compare(errors.count, 1)
+        compare(errorChanged.count, 1)
+        compare(s.error, WebSocketServer.InvalidValueError)
+    }
+
+    function test_pausedServerTakesNoClient() {
+        const s = createTemporaryObject(serverComponent, test)
+        const connected = spy(s, "clientConnected")
+        s.accepting = false
+        const c = connectClient(s)
+        wait(500)
+        compare(connected.count, 0)
+        verify(c.status !== QtWS.WebSocket.Open)
+        s.accepting = true
+        tryCompare(connected, "count", 1, 5000)
+        tryCompare(c, "status", QtWS.WebSocket.Open)
+    }
+
+    function test_urlAndListeningSignals() {
+        const s = createTemporaryObject(serverComponent, test)
+        const url = spy(s, "urlChanged")
+        const listening = spy(s, "listeningChanged")
+        s.listen = false
+        tryCompare(listening, "count", 1)
+        compare(url.count, 1)
+        s.listen = true
+        tryCompare(listening, "count", 2)
+        compare(url.count, 2)
+    }
+}
