@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// echoserver: a small C++ echo server on qws::WebSocketServer (ws:// or wss://), for tests and benchmarks.
+#include <websocket.h>
+#include <websocketserver.h>
+
+#include <QtCore/QCommandLineParser>
+#include <QtCore/QCoreApplication>
+#include <QtCore/QFile>
+#include <QtNetwork/QSslCertificate>
+#include <QtNetwork/QSslKey>
+
+#include <cstdio>
+
+int main(int argc, char *argv[])
+{
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("echoserver"));
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Echoes every WebSocket message back to its sender."));
+    parser.addHelpOption();
+    const QCommandLineOption portOption(QStringLiteral("port"), QStringLiteral("Port (0: any free)."),
+                                        QStringLiteral("port"), QStringLiteral("0"));
+    const QCommandLineOption hostOption(QStringLiteral("host"), QStringLiteral("Address to listen on."),
+                                        QStringLiteral("address"), QStringLiteral("127.0.0.1"));
+    const QCommandLineOption threadsOption(QStringLiteral("threads"),
+                                           QStringLiteral("Engine threads (default: one per core)."),
+                                           QStringLiteral("n"));
+    const QCommandLineOption noCompressionOption(QStringLiteral("no-compression"),
+                                                 QStringLiteral("Do not negotiate permessage-deflate."));
+    const QCommandLineOption certOption(QStringLiteral("cert"),
+                                        QStringLiteral("PEM certificate (chain): serve wss://."),
+                                        QStringLiteral("file"));
+    const QCommandLineOption keyOption(QStringLiteral("key"), QStringLiteral("PEM private key for --cert."),
+                                       QStringLiteral("file"));
+    parser.addOptions({portOption, hostOption, threadsOption, noCompressionOption, certOption, keyOption});
+    parser.process(app);
+
+    const bool secure = parser.isSet(certOption);
+    qws::WebSocketServer server(QStringLiteral("qws-echoserver"),
+                                secure ? qws::WebSocketServer::SecureMode : qws::WebSocketServer::NonSecureMode);
+    if (parser.isSet(threadsOption))
+        server.setWorkerThreadCount(parser.value(threadsOption).toInt());
+    if (parser.isSet(noCompressionOption)) {
+        qws::CompressionOptions compression = server.compression();
+        compression.enabled = false;
+        server.setCompression(compression);
+    }
+    if (secure) {
+        QSslConfiguration configuration = QSslConfiguration::defaultConfiguration();
+        const QList<QSslCertificate> chain = QSslCertificate::fromPath(parser.value(certOption));
+        QFile keyFile(parser.value(keyOption));
+        if (chain.isEmpty() || !keyFile.open(QIODevice::ReadOnly)) {
+            std::fprintf(stderr, "echoserver: cannot read --cert/--key\n");
+            return 2;
+        }
+        QSslKey key(&keyFile, QSsl::Rsa);
+        if (key.isNull()) {
+            keyFile.seek(0);
+            key = QSslKey(&keyFile, QSsl::Ec);
+        }
+        configuration.setLocalCertificateChain(chain);
+        configuration.setPrivateKey(key);
+        server.setSslConfiguration(configuration);
+    }
+
+    QObject::connect(&server, &qws::WebSocketServer::newConnection, &server, [&server] {
+        while (qws::WebSocket *socket = server.nextPendingConnection()) {
+            QObject::connect(socket, &qws::WebSocket::textMessageReceived, socket,
+                             [socket](const QString &message) { socket->sendTextMessage(message); });
+            QObject::connect(socket, &qws::WebSocket::binaryMessageReceived, socket,
+                             [socket](const QByteArray &message) { socket->sendBinaryMessage(message); });
+            QObject::connect(socket, &qws::WebSocket::disconnected, socket, &QObject::deleteLater);
+        }
+    });
+
+    if (!server.listen(QHostAddress(parser.value(hostOption)), quint16(parser.value(portOption).toUInt()))) {
+        std::fprintf(stderr, "echoserver: %s\n", qPrintable(server.errorString()));
+        return 1;
+    }
+    std::printf("%s\n", server.serverUrl().toString().toUtf8().constData());
+    std::fflush(stdout);
+    return app.exec();
+}
