@@ -1,0 +1,717 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// One load-generator connection: non-blocking connect, TLS, HTTP upgrade, frame parsing, echo verification.
+#include "load_conn.h"
+
+#include "protocol/frame.h"
+#include "protocol/mask.h"
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstdlib>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+namespace qwsload {
+
+namespace proto = qws::protocol;
+
+namespace {
+constexpr std::uint64_t kCloseWaitNs = 2'000'000'000ull; // wait this long for the server's TCP close
+
+std::string base64(const unsigned char *data, int len)
+{
+    std::string out(std::size_t(4 * ((len + 2) / 3)), '\0');
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char *>(out.data()), data, len);
+    out.resize(std::size_t(n));
+    return out;
+}
+
+// Our own accept-key computation (not the engine's), so the client checks the server independently.
+std::string acceptFor(const std::string &key)
+{
+    const std::string in = key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdLen = 0;
+    EVP_Digest(in.data(), in.size(), md, &mdLen, EVP_sha1(), nullptr);
+    return base64(md, int(mdLen));
+}
+
+std::string lower(std::string s)
+{
+    for (char &c : s)
+        c = char(tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+std::string trim(const std::string &s)
+{
+    const auto b = s.find_first_not_of(" \t");
+    const auto e = s.find_last_not_of(" \t\r");
+    return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+}
+} // namespace
+
+Conn::~Conn()
+{
+    if (m_ssl)
+        SSL_free(m_ssl);
+    if (m_fd >= 0)
+        ::close(m_fd);
+    if (m_zin)
+        inflateEnd(m_zin.get());
+    if (m_zout)
+        deflateEnd(m_zout.get());
+}
+
+bool Conn::start(std::uint32_t id)
+{
+    m_id = id;
+    m_events = 0;
+    m_out.clear();
+    m_outPos = 0;
+    m_http.clear();
+    m_hdrLen = 0;
+    m_inPayload = m_msgActive = m_closeSent = m_closeReceived = m_tlsWantWrite = false;
+    m_msgOffset = m_sendSeq = m_recvSeq = 0;
+    m_sendTimes.clear();
+    m_sendHead = 0;
+    m_deflate = m_serverNoContext = m_wasOpen = false;
+    m_clientWindowBits = 15;
+    m_startedAt = m_phaseStart = nowNs();
+
+    m_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (m_fd < 0) {
+        m_state = State::Connecting;
+        fail(&Counters::connectErrors);
+        return false;
+    }
+    const int one = 1;
+    setsockopt(m_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(std::uint16_t(m_host.opts->port));
+    inet_pton(AF_INET, m_host.opts->host.c_str(), &sa.sin_addr);
+    epoll_event ev{};
+    ev.events = EPOLLOUT;
+    ev.data.ptr = this;
+    m_events = EPOLLOUT;
+    epoll_ctl(m_host.epfd, EPOLL_CTL_ADD, m_fd, &ev);
+    m_state = State::Connecting;
+    if (::connect(m_fd, reinterpret_cast<sockaddr *>(&sa), sizeof sa) == 0) {
+        onConnected();
+    } else if (errno != EINPROGRESS) {
+        fail(&Counters::connectErrors);
+        return false;
+    }
+    return true;
+}
+
+void Conn::handle(std::uint32_t events)
+{
+    switch (m_state) {
+    case State::Connecting: {
+        int err = 0;
+        socklen_t len = sizeof err;
+        getsockopt(m_fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err != 0)
+            return fail(&Counters::connectErrors);
+        if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+            onConnected();
+        break;
+    }
+    case State::TlsHandshake:
+        doTlsHandshake();
+        break;
+    case State::Upgrading:
+    case State::Open:
+    case State::Closing:
+        if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+            readable();
+        break;
+    case State::Idle:
+    case State::Closed:
+        return;
+    }
+    if (m_state != State::Closed && m_state != State::Connecting && m_state != State::TlsHandshake)
+        flush();
+}
+
+void Conn::onConnected()
+{
+    m_phaseStart = nowNs();
+    if (m_host.opts->tls) {
+        m_ssl = SSL_new(m_host.tls);
+        SSL_set_fd(m_ssl, m_fd);
+        SSL_set_connect_state(m_ssl);
+        m_state = State::TlsHandshake;
+        doTlsHandshake();
+        return;
+    }
+    startUpgrade();
+}
+
+void Conn::doTlsHandshake()
+{
+    const int r = SSL_connect(m_ssl);
+    if (r == 1) {
+        m_tlsWantWrite = false;
+        startUpgrade();
+        if (m_state != State::Closed)
+            flush();
+        return;
+    }
+    const int err = SSL_get_error(m_ssl, r);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+        m_tlsWantWrite = err == SSL_ERROR_WANT_WRITE;
+        updateEvents();
+        return;
+    }
+    ERR_clear_error();
+    fail(&Counters::handshakeErrors);
+}
+
+void Conn::startUpgrade()
+{
+    if (m_host.opts->raw) {
+        m_state = State::Open;
+        m_wasOpen = true;
+        ++m_host.counters.handshakes;
+        m_host.onOpen(*this);
+        return;
+    }
+    unsigned char nonce[16];
+    for (int i = 0; i < 16; i += 4) {
+        const std::uint32_t r = m_host.random32();
+        std::memcpy(nonce + i, &r, 4);
+    }
+    const std::string key = base64(nonce, 16);
+    m_key = acceptFor(key);
+    std::string req = "GET " + m_host.opts->path + " HTTP/1.1\r\nHost: " + m_host.opts->host + ":" +
+                      std::to_string(m_host.opts->port) +
+                      "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                      "Sec-WebSocket-Key: " + key + "\r\n";
+    if (m_host.opts->deflate)
+        req += "Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover; "
+               "server_no_context_takeover\r\n";
+    req += "\r\n";
+    m_out.insert(m_out.end(), req.begin(), req.end());
+    m_state = State::Upgrading;
+    m_phaseStart = nowNs();
+}
+
+long Conn::rawRead(char *buf, std::size_t len)
+{
+    if (m_ssl) {
+        const int r = SSL_read(m_ssl, buf, int(len));
+        if (r > 0)
+            return r;
+        const int err = SSL_get_error(m_ssl, r);
+        if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)
+            return -1;
+        ERR_clear_error();
+        if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && errno == 0))
+            return 0;
+        return -2;
+    }
+    const ssize_t r = ::recv(m_fd, buf, len, 0);
+    if (r >= 0)
+        return long(r);
+    return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? -1 : -2;
+}
+
+long Conn::rawWrite(const char *buf, std::size_t len)
+{
+    if (m_ssl) {
+        const int r = SSL_write(m_ssl, buf, int(std::min<std::size_t>(len, 1 << 30)));
+        if (r > 0)
+            return r;
+        const int err = SSL_get_error(m_ssl, r);
+        if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)
+            return -1;
+        ERR_clear_error();
+        return -2;
+    }
+    const ssize_t r = ::send(m_fd, buf, len, MSG_NOSIGNAL);
+    if (r >= 0)
+        return long(r);
+    return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? -1 : -2;
+}
+
+void Conn::readable()
+{
+    // Level-triggered: a bounded number of reads per event is enough for plain sockets; TLS may hold
+    // decrypted bytes that epoll cannot see, so read TLS until it would block.
+    const int maxReads = m_ssl ? 1 << 20 : 8;
+    for (int i = 0; i < maxReads; ++i) {
+        const long n = rawRead(m_host.scratch.data(), m_host.scratch.size());
+        if (n == -1)
+            return;
+        if (n == -2)
+            return fail(&Counters::unexpectedCloses);
+        if (n == 0) {
+            if (m_state == State::Closing && (m_host.opts->raw || m_closeReceived))
+                return finish(true);
+            return fail(&Counters::unexpectedCloses);
+        }
+        m_host.now = nowNs();
+        m_host.counters.wireBytesIn += std::uint64_t(n);
+        const char *d = m_host.scratch.data();
+        bool alive;
+        if (m_state == State::Upgrading)
+            alive = processHttp(d, std::size_t(n));
+        else if (m_host.opts->raw)
+            alive = processRaw(d, std::size_t(n));
+        else
+            alive = processFrames(d, std::size_t(n));
+        if (!alive || m_state == State::Closed)
+            return;
+        if (!m_ssl && std::size_t(n) < m_host.scratch.size())
+            return; // a short read drained the socket: skip the EAGAIN read (level-triggered epoll)
+    }
+}
+
+bool Conn::flush()
+{
+    while (m_outPos < m_out.size()) {
+        const long n = rawWrite(m_out.data() + m_outPos, m_out.size() - m_outPos);
+        if (n == -1)
+            break;
+        if (n == -2) {
+            fail(&Counters::unexpectedCloses);
+            return false;
+        }
+        m_outPos += std::size_t(n);
+        m_host.counters.wireBytesOut += std::uint64_t(n);
+    }
+    if (m_outPos == m_out.size()) {
+        m_out.clear();
+        m_outPos = 0;
+        if (m_out.capacity() > (4u << 20) && m_host.opts->size < (1u << 20))
+            std::vector<char>().swap(m_out);
+        if (m_state == State::Closing && m_host.opts->raw)
+            ::shutdown(m_fd, SHUT_WR);
+    }
+    updateEvents();
+    return true;
+}
+
+void Conn::updateEvents()
+{
+    std::uint32_t want = EPOLLIN;
+    if (m_state == State::Connecting || m_outPos < m_out.size() || m_tlsWantWrite)
+        want |= EPOLLOUT;
+    if (want == m_events)
+        return;
+    epoll_event ev{};
+    ev.events = want;
+    ev.data.ptr = this;
+    epoll_ctl(m_host.epfd, EPOLL_CTL_MOD, m_fd, &ev);
+    m_events = want;
+}
+
+bool Conn::processHttp(const char *data, std::size_t len)
+{
+    const std::size_t before = m_http.size();
+    m_http.append(data, len);
+    const std::size_t end = m_http.find("\r\n\r\n");
+    if (end == std::string::npos) {
+        if (m_http.size() > 16384) {
+            fail(&Counters::handshakeErrors);
+            return false;
+        }
+        return true;
+    }
+    const std::size_t consumed = end + 4 - before;
+    bool ok = m_http.compare(0, 13, "HTTP/1.1 101 ") == 0;
+    bool upgrade = false, connection = false, accept = false;
+    std::size_t pos = m_http.find("\r\n") + 2;
+    while (ok && pos < end) {
+        const std::size_t eol = m_http.find("\r\n", pos);
+        const std::string line = m_http.substr(pos, eol - pos);
+        pos = eol + 2;
+        const std::size_t colon = line.find(':');
+        if (colon == std::string::npos)
+            continue;
+        const std::string name = lower(trim(line.substr(0, colon)));
+        const std::string value = trim(line.substr(colon + 1));
+        if (name == "upgrade")
+            upgrade = lower(value) == "websocket";
+        else if (name == "connection")
+            connection = lower(value).find("upgrade") != std::string::npos;
+        else if (name == "sec-websocket-accept")
+            accept = value == m_key;
+        else if (name == "sec-websocket-extensions") {
+            const std::string v = lower(value);
+            if (!m_host.opts->deflate || v.rfind("permessage-deflate", 0) != 0) {
+                ok = false;
+                break;
+            }
+            m_deflate = true;
+            m_serverNoContext = v.find("server_no_context_takeover") != std::string::npos;
+            const std::size_t w = v.find("client_max_window_bits=");
+            if (w != std::string::npos)
+                m_clientWindowBits = std::clamp(std::atoi(v.c_str() + w + 23), 9, 15);
+        }
+    }
+    if (!ok || !upgrade || !connection || !accept) {
+        fail(&Counters::handshakeErrors);
+        return false;
+    }
+    if (m_deflate) {
+        ++m_host.counters.deflateNegotiated;
+        if (!m_zin) {
+            m_zin = std::make_unique<z_stream>();
+            inflateInit2(m_zin.get(), -15);
+        }
+        if (m_zout)
+            deflateEnd(m_zout.get());
+        m_zout = std::make_unique<z_stream>();
+        deflateInit2(m_zout.get(), 1, Z_DEFLATED, -m_clientWindowBits, 8, Z_DEFAULT_STRATEGY);
+        inflateReset(m_zin.get());
+    }
+    m_http.clear();
+    m_state = State::Open;
+    m_wasOpen = true;
+    m_phaseStart = nowNs();
+    ++m_host.counters.handshakes;
+    m_host.onOpen(*this);
+    if (m_state == State::Closed)
+        return false;
+    if (consumed < len)
+        return processFrames(data + consumed, len - consumed);
+    return true;
+}
+
+bool Conn::processFrames(const char *data, std::size_t len)
+{
+    while (len > 0 || (m_inPayload && m_payloadLeft == 0)) {
+        if (!m_inPayload) {
+            std::size_t need = 2;
+            while (true) {
+                if (m_hdrLen >= 2) {
+                    const std::uint8_t l7 = m_hdr[1] & 0x7f;
+                    need = 2 + (l7 == 126 ? 2 : l7 == 127 ? 8 : 0) + ((m_hdr[1] & 0x80) ? 4 : 0);
+                }
+                if (m_hdrLen >= need || len == 0)
+                    break;
+                m_hdr[m_hdrLen++] = std::uint8_t(*data++);
+                --len;
+            }
+            if (m_hdrLen < need)
+                return true;
+            const std::uint8_t b0 = m_hdr[0];
+            const bool fin = b0 & 0x80, rsv1 = b0 & 0x40;
+            const std::uint8_t op = b0 & 0x0f;
+            const std::uint8_t l7 = m_hdr[1] & 0x7f;
+            std::uint64_t plen = l7;
+            if (l7 == 126)
+                plen = (std::uint64_t(m_hdr[2]) << 8) | m_hdr[3];
+            else if (l7 == 127)
+                for (int i = 0; i < 8; ++i)
+                    plen = (plen << 8) | m_hdr[2 + i];
+            m_hdrLen = 0;
+            bool bad = (b0 & 0x30) || (m_hdr[1] & 0x80); // RSV2/3, or a masked server frame
+            if (op & 0x8) {
+                bad = bad || !fin || rsv1 || plen > 125 || op > 0xA;
+                m_control.clear();
+            } else if (op == 1 || op == 2) {
+                bad = bad || m_msgActive || (rsv1 && !m_deflate);
+                m_msgActive = true;
+                m_msgOpcode = op;
+                m_msgCompressed = rsv1;
+                m_msgOffset = 0;
+                writeTag(m_expectTag, m_id, m_recvSeq);
+                if (rsv1 && m_serverNoContext)
+                    inflateReset(m_zin.get());
+            } else {
+                bad = bad || op != 0 || !m_msgActive || rsv1;
+            }
+            if (bad) {
+                fail(&Counters::protocolErrors);
+                return false;
+            }
+            m_frameOpcode = op;
+            m_frameFin = fin;
+            m_payloadLeft = plen;
+            m_inPayload = true;
+        }
+        const std::size_t n = std::size_t(std::min<std::uint64_t>(len, m_payloadLeft));
+        if (m_frameOpcode & 0x8) {
+            m_control.append(data, n);
+        } else if (m_msgCompressed) {
+            z_stream &z = *m_zin;
+            z.next_in = reinterpret_cast<Bytef *>(const_cast<char *>(data));
+            z.avail_in = uInt(n);
+            do {
+                z.next_out = reinterpret_cast<Bytef *>(m_host.scratch2.data());
+                z.avail_out = uInt(m_host.scratch2.size());
+                const int r = inflate(&z, Z_SYNC_FLUSH);
+                const std::size_t produced = m_host.scratch2.size() - z.avail_out;
+                if ((r != Z_OK && r != Z_BUF_ERROR) || (r == Z_BUF_ERROR && z.avail_in && !produced)) {
+                    fail(&Counters::protocolErrors);
+                    return false;
+                }
+                if (produced && !sink(m_host.scratch2.data(), produced))
+                    return false;
+            } while (z.avail_in > 0 || z.avail_out == 0);
+        } else if (n && !sink(data, n)) {
+            return false;
+        }
+        data += n;
+        len -= n;
+        m_payloadLeft -= n;
+        if (m_payloadLeft > 0)
+            return true;
+        m_inPayload = false;
+        if (m_frameOpcode == 0x9) {
+            sendControl(0xA, m_control.data(), m_control.size());
+        } else if (m_frameOpcode == 0x8) {
+            m_closeReceived = true;
+            if (!m_closeSent) {
+                // The server closed on its own: an error for an echo benchmark (often a limit hit).
+                ++m_host.counters.unexpectedCloses;
+                sendControl(0x8, m_control.data(), std::min<std::size_t>(m_control.size(), 2));
+                m_closeSent = true;
+                m_state = State::Closing;
+            }
+            m_closeDeadline = nowNs() + kCloseWaitNs;
+        } else if (m_frameOpcode < 0x8 && m_frameFin) {
+            if (m_msgCompressed) {
+                static const char tail[4] = {0, 0, char(0xff), char(0xff)};
+                z_stream &z = *m_zin;
+                z.next_in = reinterpret_cast<Bytef *>(const_cast<char *>(tail));
+                z.avail_in = 4;
+                do {
+                    z.next_out = reinterpret_cast<Bytef *>(m_host.scratch2.data());
+                    z.avail_out = uInt(m_host.scratch2.size());
+                    const int r = inflate(&z, Z_SYNC_FLUSH);
+                    const std::size_t produced = m_host.scratch2.size() - z.avail_out;
+                    if (r != Z_OK && r != Z_BUF_ERROR && r != Z_STREAM_END) {
+                        fail(&Counters::protocolErrors);
+                        return false;
+                    }
+                    if (produced && !sink(m_host.scratch2.data(), produced))
+                        return false;
+                    if (!produced && r == Z_BUF_ERROR)
+                        break;
+                } while (z.avail_in > 0 || z.avail_out == 0);
+            }
+            if (!finishMessage(true))
+                return false;
+        }
+    }
+    return true;
+}
+
+bool Conn::processRaw(const char *data, std::size_t len)
+{
+    const std::size_t size = m_host.opts->size;
+    while (len > 0) {
+        if (m_msgOffset == 0)
+            writeTag(m_expectTag, m_id, m_recvSeq);
+        const std::size_t n = std::min<std::size_t>(len, size - m_msgOffset);
+        if (!sink(data, n))
+            return false;
+        data += n;
+        len -= n;
+        if (m_msgOffset == size && !finishMessage(false))
+            return false;
+    }
+    return true;
+}
+
+bool Conn::sink(const char *data, std::size_t len)
+{
+    const std::size_t size = m_host.opts->size;
+    bool ok = outstanding() > 0 && m_msgOffset + len <= size;
+    if (ok) {
+        std::size_t off = std::size_t(m_msgOffset);
+        std::size_t k = 0;
+        if (off < kTagSize) {
+            k = std::min(kTagSize - off, len);
+            ok = std::memcmp(data, m_expectTag + off, k) == 0;
+        }
+        ok = ok && std::memcmp(data + k, m_host.pattern->data() + off + k, len - k) == 0;
+    }
+    if (!ok) {
+        fail(&Counters::verifyErrors);
+        return false;
+    }
+    m_msgOffset += len;
+    return true;
+}
+
+bool Conn::finishMessage(bool checkOpcode)
+{
+    m_msgActive = false;
+    const std::uint8_t wantOp = m_host.opts->text ? 1 : 2;
+    if (m_msgOffset != m_host.opts->size || (checkOpcode && m_msgOpcode != wantOp) || outstanding() == 0) {
+        fail(&Counters::verifyErrors);
+        return false;
+    }
+    m_msgOffset = 0;
+    const std::uint64_t sentAt = m_sendTimes[m_sendHead++];
+    if (m_sendHead == m_sendTimes.size()) {
+        m_sendTimes.clear();
+        m_sendHead = 0;
+    }
+    ++m_recvSeq;
+    ++m_host.counters.messages;
+    m_host.counters.bytes += m_host.opts->size;
+    m_phaseStart = m_host.now;
+    m_host.onEcho(*this, m_host.now > sentAt ? m_host.now - sentAt : 0);
+    return m_state != State::Closed;
+}
+
+void Conn::appendFrame(std::uint8_t opcode, bool rsv1, const char *payload, std::size_t len)
+{
+    const std::uint32_t r = m_host.random32();
+    const std::array<std::uint8_t, 4> mask = {std::uint8_t(r), std::uint8_t(r >> 8), std::uint8_t(r >> 16),
+                                              std::uint8_t(r >> 24)};
+    std::array<std::byte, proto::kMaxFrameHeaderSize> hdr;
+    const std::size_t h = proto::writeFrameHeader(hdr, proto::Opcode(opcode), true, rsv1, len, &mask);
+    const std::size_t at = m_out.size();
+    m_out.resize(at + h + len);
+    std::memcpy(m_out.data() + at, hdr.data(), h);
+    proto::applyMaskCopy(reinterpret_cast<std::byte *>(m_out.data() + at + h),
+                         reinterpret_cast<const std::byte *>(payload), len, mask, 0);
+}
+
+void Conn::sendControl(std::uint8_t opcode, const char *payload, std::size_t len)
+{
+    appendFrame(opcode, false, payload, len);
+}
+
+void Conn::sendMessage()
+{
+    const Options &o = *m_host.opts;
+    char tag[kTagSize];
+    writeTag(tag, m_id, m_sendSeq);
+    const std::size_t tagLen = std::min(kTagSize, o.size);
+    const std::uint8_t opcode = o.text ? 1 : 2;
+    if (o.raw) {
+        const std::size_t at = m_out.size();
+        m_out.resize(at + o.size);
+        std::memcpy(m_out.data() + at, tag, tagLen);
+        std::memcpy(m_out.data() + at + tagLen, m_host.pattern->data() + tagLen, o.size - tagLen);
+    } else if (m_deflate) {
+        z_stream &z = *m_zout;
+        deflateReset(&z);
+        std::vector<char> &buf = m_host.scratch2;
+        const std::size_t bound = deflateBound(&z, uLong(o.size)) + 16;
+        if (buf.size() < bound)
+            buf.resize(bound);
+        z.next_out = reinterpret_cast<Bytef *>(buf.data());
+        z.avail_out = uInt(buf.size());
+        z.next_in = reinterpret_cast<Bytef *>(tag);
+        z.avail_in = uInt(tagLen);
+        deflate(&z, Z_NO_FLUSH);
+        z.next_in = reinterpret_cast<Bytef *>(const_cast<char *>(m_host.pattern->data() + tagLen));
+        z.avail_in = uInt(o.size - tagLen);
+        deflate(&z, Z_SYNC_FLUSH);
+        std::size_t n = buf.size() - z.avail_out;
+        if (n >= 4)
+            n -= 4; // RFC 7692 §7.2.1: drop the 00 00 ff ff tail
+        appendFrame(opcode, true, buf.data(), n);
+    } else {
+        const std::uint32_t r = m_host.random32();
+        const std::array<std::uint8_t, 4> mask = {std::uint8_t(r), std::uint8_t(r >> 8), std::uint8_t(r >> 16),
+                                                  std::uint8_t(r >> 24)};
+        std::array<std::byte, proto::kMaxFrameHeaderSize> hdr;
+        const std::size_t h = proto::writeFrameHeader(hdr, proto::Opcode(opcode), true, false, o.size, &mask);
+        const std::size_t at = m_out.size();
+        m_out.resize(at + h + o.size);
+        std::byte *dst = reinterpret_cast<std::byte *>(m_out.data() + at);
+        std::memcpy(dst, hdr.data(), h);
+        const std::size_t phase =
+            proto::applyMaskCopy(dst + h, reinterpret_cast<const std::byte *>(tag), tagLen, mask, 0);
+        proto::applyMaskCopy(dst + h + tagLen, reinterpret_cast<const std::byte *>(m_host.pattern->data() + tagLen),
+                             o.size - tagLen, mask, phase);
+    }
+    ++m_sendSeq;
+    ++m_host.counters.sent;
+    m_sendTimes.push_back(nowNs());
+}
+
+void Conn::beginClose()
+{
+    if (m_state != State::Open)
+        return;
+    m_state = State::Closing;
+    m_closeDeadline = nowNs() + kCloseWaitNs;
+    if (!m_host.opts->raw) {
+        static const char code[2] = {char(0x03), char(0xe8)}; // 1000 normal closure
+        sendControl(0x8, code, 2);
+        m_closeSent = true;
+    }
+    flush();
+}
+
+void Conn::checkTimers(std::uint64_t now)
+{
+    const std::uint64_t limit = std::uint64_t(m_host.opts->timeout * 1e9);
+    switch (m_state) {
+    case State::Connecting:
+    case State::TlsHandshake:
+    case State::Upgrading:
+        if (now > m_phaseStart && now - m_phaseStart > limit)
+            abort(true);
+        break;
+    case State::Open:
+        if (outstanding() > 0 && now > m_phaseStart && now - m_phaseStart > limit)
+            abort(true);
+        break;
+    case State::Closing:
+        // The server did not close TCP after the closing handshake: close from our side, not an error.
+        if (now > m_closeDeadline)
+            finish(m_closeReceived || m_host.opts->raw);
+        break;
+    default:
+        break;
+    }
+}
+
+void Conn::fail(std::uint64_t Counters::*which)
+{
+    ++(m_host.counters.*which);
+    abort(false);
+}
+
+void Conn::abort(bool timeout)
+{
+    if (timeout) {
+        ++m_host.counters.timeouts;
+        if (std::getenv("QWS_LOAD_DEBUG"))
+            std::fprintf(stderr, "qws_load: timeout on conn %08x in state %d (%zu bytes unsent, %zu outstanding)\n",
+                         m_id, int(m_state), m_out.size() - m_outPos, outstanding());
+    }
+    if (m_fd >= 0) {
+        const linger l{1, 0};
+        setsockopt(m_fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    }
+    finish(false);
+}
+
+void Conn::finish(bool clean)
+{
+    if (m_state == State::Closed)
+        return;
+    if (m_ssl) {
+        SSL_free(m_ssl);
+        m_ssl = nullptr;
+    }
+    if (m_fd >= 0) {
+        ::close(m_fd);
+        m_fd = -1;
+    }
+    m_state = State::Closed;
+    m_host.onClosed(*this, clean);
+}
+
+} // namespace qwsload
