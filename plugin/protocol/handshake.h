@@ -18,7 +18,7 @@ namespace qws::protocol {
 struct HandshakeLimits {
     std::size_t maxHeaderBytes = 16 * 1024;  ///< request line + headers + blank line
     std::size_t maxHeaderCount = 100;
-    std::size_t maxLineLength = 8 * 1024;
+    std::size_t maxLineLength = 8 * 1024;    ///< one line, its CRLF (or LF) included
 };
 
 struct Header {
@@ -70,8 +70,8 @@ private:
     Status finish();
 
     HandshakeLimits m_limits;
-    std::string m_buffer;     // the header block so far
-    std::size_t m_scanned = 0;
+    std::string m_buffer;     // the unfinished line (complete lines are parsed at once, never rescanned)
+    std::size_t m_scanned = 0;// bytes of the header block taken so far (for maxHeaderBytes)
     Status m_status = Status::NeedMore;
     Error m_error = Error::None;
     Request m_request;
