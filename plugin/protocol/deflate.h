@@ -54,8 +54,11 @@ public:
 
     /// Inflates one piece of a compressed message, appending to `out`. On the message's last piece
     /// pass `last = true` (the 00 00 FF FF tail is added here). Stops with MessageTooBig as soon as
-    /// `out` would exceed `maxOutput` bytes (the bomb is never fully expanded), InflateFailed on
-    /// corrupt data. Resets the context after the last piece when no context takeover applies.
+    /// this call would append more than `maxOutput` bytes to `out` (the bomb is never fully
+    /// expanded: out grows by at most maxOutput, work stops within 16 KiB of output past it),
+    /// InflateFailed on corrupt data or on a message that ends inside a DEFLATE block. An empty
+    /// message (no bytes at all) inflates to nothing. Resets the context after the last piece when
+    /// no context takeover applies. After an error the context is reset.
     Error inflate(std::span<const std::byte> in, bool last, std::string &out, std::size_t maxOutput);
 
 private:
