@@ -18,16 +18,17 @@ public:
     bool write(std::string_view piece) noexcept;
 
     /// True when everything written so far is valid and no code point is left incomplete.
-    bool finish() const noexcept { return !m_failed && m_needed == 0; }
+    bool finish() const noexcept { return m_state == kAccept; }
 
-    bool failed() const noexcept { return m_failed; }
+    bool failed() const noexcept { return m_state == kError; }
     void reset() noexcept { *this = Utf8Validator(); }
 
 private:
-    std::uint8_t m_needed = 0;   // continuation bytes still expected
-    std::uint8_t m_lower = 0x80; // allowed range of the next continuation byte
-    std::uint8_t m_upper = 0xBF;
-    bool m_failed = false;
+    // A 9-state DFA (see utf8.cpp); each state is stored as its bit offset in the transition rows.
+    // kError absorbs: once there, every byte keeps it there.
+    static constexpr std::uint8_t kError = 0;
+    static constexpr std::uint8_t kAccept = 6;
+    std::uint8_t m_state = kAccept;
 };
 
 /// One-shot check of a whole buffer.
