@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Limits of the engine: inbound backpressure with a slow owner, outbound policies, size limits,
+// keepalive, idle timeout, running out of descriptors.
+#include "testsupport.h"
+
+#include <websocket.h>
+#include <websocketserver.h>
+
+#include <QtCore/QElapsedTimer>
+#include <QtCore/QThread>
+#include <QtTest/QSignalSpy>
+#include <QtTest/QTest>
+#include <QtWebSockets/QWebSocket>
+
+#include <memory>
+
+#include <sys/resource.h>
+
+using namespace testsupport;
+
+class tst_Limits : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void floodedSlowOwnerStaysBounded();
+    void outboundRejectSends();
+    void outboundCloseConnection();
+    void maxMessageSizeCloses1009();
+    void keepAlivePingsIdleClients();
+    void idleTimeoutCloses();
+    void acceptErrorWhenOutOfDescriptors();
+};
+
+namespace {
+constexpr qint64 kMiB = 1024 * 1024;
+
+qws::WebSocket *acceptRaw(qws::WebSocketServer &server, RawClient &raw, int receiveBuffer = 0)
+{
+    QSignalSpy newConnection(&server, &qws::WebSocketServer::newConnection);
+    if (!raw.connectTo(server.serverPort(), receiveBuffer) || !raw.send(upgradeRequest())
+        || !raw.readUntil("\r\n\r\n").startsWith("HTTP/1.1 101"))
+        return nullptr;
+    if (!QTest::qWaitFor([&] { return !newConnection.isEmpty(); }, 5000))
+        return nullptr;
+    return server.nextPendingConnection();
+}
+} // namespace
+
+void tst_Limits::floodedSlowOwnerStaysBounded()
+{
+    constexpr int kCount = 640;
+    constexpr int kSize = 64 * 1024;   // 40 MiB in all
+    qws::WebSocketServer server(QString(), qws::WebSocketServer::NonSecureMode);
+    server.setWorkerThreadCount(1);
+    server.setMaxInboundQueue(kMiB);
+    QVERIFY(server.listen(QHostAddress::LocalHost));
+    qws::WebSocket *socket = nullptr;
+    int received = 0;
+    bool inOrder = true;
+    bool done = false;
+    connect(&server, &qws::WebSocketServer::newConnection, this, [&] {
+        socket = server.nextPendingConnection();
+        connect(socket, &qws::WebSocket::binaryMessageReceived, this, [&](const QByteArray &m) {
+            quint64 sequence = 0;
+            for (int i = 0; i < 8; ++i)
+                sequence = (sequence << 8) | quint8(m[i]);
+            inOrder = inOrder && sequence == quint64(received) && m.size() == kSize;
+            ++received;
+        });
+        connect(socket, &qws::WebSocket::textMessageReceived, this, [&](const QString &m) {
+            done = m == QLatin1String("done");
+            socket->close();
+        });
+    });
+    QProcess client;
+    startClient(client, QStringLiteral("flood_client.py"),
+                {server.serverUrl().toString(), QString::number(kCount), QString::number(kSize)});
+    QTRY_VERIFY_WITH_TIMEOUT(socket, 10000);
+    std::unique_ptr<qws::WebSocket> owner(socket);
+
+    // The owner thread (this one) now stops processing events while the client floods.
+    const qint64 rssBefore = residentKiB();
+    QElapsedTimer timer;
+    timer.start();
+    // Undelivered bytes pass the limit exactly when the engine stops reading (and only then).
+    qws::ConnectionStats stats = socket->stats();
+    while (stats.inboundQueued <= kMiB && timer.elapsed() < 20000) {
+        QThread::msleep(5);
+        stats = socket->stats();
+    }
+    QVERIFY2(stats.readPauses >= 1, "the engine never stopped reading");
+    // While the owner stays behind, reading stays paused: nothing more is read or queued.
+    QThread::msleep(300);
+    const qws::ConnectionStats later = socket->stats();
+    QCOMPARE(later.bytesReceived, stats.bytesReceived);
+    QCOMPARE(later.inboundQueued, stats.inboundQueued);
+    QVERIFY(later.inboundQueued > kMiB);
+    QVERIFY2(later.inboundQueued <= kMiB + 256 * 1024 + kSize, QByteArray::number(later.inboundQueued).constData());
+    QVERIFY(later.bytesReceived < quint64(kCount) * kSize / 2);   // most of the flood is still at the client
+    const qint64 rssDuring = residentKiB();
+    QVERIFY2(rssDuring - rssBefore < 16 * 1024, QByteArray::number(rssDuring - rssBefore).constData());
+
+    // The owner catches up: every message arrives, in order, and the flood completes.
+    QTRY_VERIFY_WITH_TIMEOUT(done, 30000);
+    QCOMPARE(received, kCount);
+    QVERIFY(inOrder);
+    QVERIFY(socket->stats().readPauses >= 1);
+    QTRY_COMPARE_WITH_TIMEOUT(client.state(), QProcess::NotRunning, 10000);
+    QCOMPARE(client.exitCode(), 0);
+    QVERIFY(client.readAllStandardOutput().contains("sent 640"));
+}
+
+void tst_Limits::outboundRejectSends()
+{
+    qws::WebSocketServer server(QString(), qws::WebSocketServer::NonSecureMode);
+    server.setMaxOutboundQueue(kMiB, qws::OutboundPolicy::RejectSends);
+    QVERIFY(server.listen(QHostAddress::LocalHost));
+    RawClient reader;   // reads only when we say so
+    std::unique_ptr<qws::WebSocket> socket(acceptRaw(server, reader, 4096));
+    QVERIFY(socket);
+    QSignalSpy full(socket.get(), &qws::WebSocket::outboundQueueFull);
+    const QByteArray chunk(256 * 1024, 'o');
+    qint64 result = 0;
+    int accepted = 0;
+    while (accepted < 400 && (result = socket->sendBinaryMessage(chunk)) > 0)
+        ++accepted;
+    QCOMPARE(result, qint64(-1));
+    QVERIFY(accepted < 400);
+    QCOMPARE(full.size(), 1);
+    QCOMPARE(socket->state(), QAbstractSocket::ConnectedState);   // RejectSends keeps the connection
+    QVERIFY(socket->bytesToWrite() <= kMiB + chunk.size() + 14);
+    QCOMPARE(socket->sendBinaryMessage(chunk), qint64(-1));
+    QCOMPARE(full.size(), 1);   // signalled once per overflow, not per refused send
+
+    // The client reads everything: the queue drains and sends are accepted again.
+    QElapsedTimer timer;
+    timer.start();
+    while (socket->bytesToWrite() > 0 && timer.elapsed() < 10000)
+        reader.readUntil("never", 20);
+    QCOMPARE(socket->bytesToWrite(), qint64(0));
+    QCOMPARE(socket->sendBinaryMessage(chunk), qint64(chunk.size()));
+}
+
+void tst_Limits::outboundCloseConnection()
+{
+    qws::WebSocketServer server(QString(), qws::WebSocketServer::NonSecureMode);
+    server.setMaxOutboundQueue(kMiB);   // CloseConnection is the default policy
+    QVERIFY(server.listen(QHostAddress::LocalHost));
+    RawClient reader;
+    std::unique_ptr<qws::WebSocket> socket(acceptRaw(server, reader, 4096));
+    QVERIFY(socket);
+    QSignalSpy full(socket.get(), &qws::WebSocket::outboundQueueFull);
+    QSignalSpy disconnected(socket.get(), &qws::WebSocket::disconnected);
+    const QByteArray chunk(256 * 1024, 'c');
+    int accepted = 0;
+    while (accepted < 400 && socket->sendBinaryMessage(chunk) > 0)
+        ++accepted;
+    QVERIFY(accepted < 400);
+    QCOMPARE(full.size(), 1);
+    QCOMPARE(socket->state(), QAbstractSocket::ClosingState);
+    QCOMPARE(socket->closeCode(), qws::WebSocketProtocol::CloseCodePolicyViolated);
+    // Unsent messages are dropped at once (only a frame already half on the wire stays).
+    QTRY_VERIFY(socket->bytesToWrite() <= chunk.size() + 14);
+    reader.close();   // the client goes away without reading
+    QTRY_COMPARE(disconnected.size(), 1);
+}
+
+void tst_Limits::maxMessageSizeCloses1009()
+{
+    qws::WebSocketServer server(QString(), qws::WebSocketServer::NonSecureMode);
+    server.setMaxMessageSize(1000);
+    installEcho(server);
+    QVERIFY(server.listen(QHostAddress::LocalHost));
+    QWebSocket client;
+    client.open(server.serverUrl());
+    QTRY_COMPARE(client.state(), QAbstractSocket::ConnectedState);
+    QSignalSpy echo(&client, &QWebSocket::binaryMessageReceived);
+    client.sendBinaryMessage(QByteArray(1000, 'k'));   // at the limit: fine
+    QTRY_COMPARE(echo.size(), 1);
+    client.sendBinaryMessage(QByteArray(1001, 'k'));
+    QTRY_COMPARE(client.state(), QAbstractSocket::UnconnectedState);
+    QCOMPARE(client.closeCode(), QWebSocketProtocol::CloseCodeTooMuchData);
+    QCOMPARE(echo.size(), 1);
+}
+
+void tst_Limits::keepAlivePingsIdleClients()
+{
+    qws::WebSocketServer server(QString(), qws::WebSocketServer::NonSecureMode);
+    server.setKeepAliveInterval(std::chrono::milliseconds(100));
+    QSignalSpy newConnection(&server, &qws::WebSocketServer::newConnection);
+    QVERIFY(server.listen(QHostAddress::LocalHost));
+    QWebSocket client;   // answers pings by itself
+    client.open(server.serverUrl());
+    QTRY_COMPARE(newConnection.size(), 1);
+    std::unique_ptr<qws::WebSocket> socket(server.nextPendingConnection());
+    QSignalSpy pong(socket.get(), &qws::WebSocket::pong);
+    QTRY_VERIFY(socket->stats().roundTripTimeUs >= 0);   // measured without anyone calling ping()
+    QVERIFY(pong.isEmpty());                              // keepalive pongs are not signalled
+    QCOMPARE(client.state(), QAbstractSocket::ConnectedState);
+}
+
+void tst_Limits::idleTimeoutCloses()
+{
+    qws::WebSocketServer server(QString(), qws::WebSocketServer::NonSecureMode);
+    server.setIdleTimeout(std::chrono::milliseconds(300));
+    installEcho(server);
+    QVERIFY(server.listen(QHostAddress::LocalHost));
+    QWebSocket client;
+    client.open(server.serverUrl());
+    QTRY_COMPARE(client.state(), QAbstractSocket::ConnectedState);
+    QElapsedTimer silent;
+    silent.start();
+    QTRY_COMPARE_WITH_TIMEOUT(client.state(), QAbstractSocket::UnconnectedState, 5000);
+    QVERIFY(silent.elapsed() >= 250);
+    QCOMPARE(client.closeCode(), QWebSocketProtocol::CloseCodeGoingAway);
+}
+
+void tst_Limits::acceptErrorWhenOutOfDescriptors()
+{
+    qws::WebSocketServer server(QString(), qws::WebSocketServer::NonSecureMode);
+    server.setWorkerThreadCount(1);
+    QSignalSpy acceptError(&server, &qws::WebSocketServer::acceptError);
+    QSignalSpy newConnection(&server, &qws::WebSocketServer::newConnection);
+    QVERIFY(server.listen(QHostAddress::LocalHost));
+    server.pauseAccepting();
+    RawClient client;
+    QVERIFY(client.connectTo(server.serverPort()));   // completes in the kernel's backlog
+
+    // Leave no descriptor free: the engine's accept4() fails with EMFILE.
+    rlimit saved{};
+    QCOMPARE(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+    const int lowestFree = ::dup(0);
+    QVERIFY(lowestFree >= 0);
+    ::close(lowestFree);
+    rlimit tight = saved;
+    tight.rlim_cur = rlim_t(lowestFree);
+    QCOMPARE(::setrlimit(RLIMIT_NOFILE, &tight), 0);
+    server.resumeAccepting();
+    const bool reported = QTest::qWaitFor([&] { return !acceptError.isEmpty(); }, 5000);
+    ::setrlimit(RLIMIT_NOFILE, &saved);
+    QVERIFY(reported);
+    QCOMPARE(acceptError.at(0).at(0).value<QAbstractSocket::SocketError>(), QAbstractSocket::SocketResourceError);
+
+    // With descriptors back, the engine retries by itself and the client gets its upgrade.
+    QVERIFY(client.send(upgradeRequest()));
+    QVERIFY(client.readUntil("\r\n\r\n").startsWith("HTTP/1.1 101"));
+    QTRY_COMPARE(newConnection.size(), 1);
+    delete server.nextPendingConnection();
+}
+
+QTEST_GUILESS_MAIN(tst_Limits)
+#include "tst_limits.moc"
