@@ -90,11 +90,10 @@ void Channel::finish(InEvent disconnected)
     postLocked();
 }
 
-std::vector<OutCommand> Channel::takeCommands(bool &userPaused, bool &readBlocked)
+std::vector<OutCommand> Channel::takeCommands(bool &readBlocked)
 {
     std::lock_guard lock(m_mutex);
     m_queuedForWorker = false;
-    userPaused = m_userPaused;
     readBlocked = m_readBlocked;
     return std::exchange(m_outbox, {});
 }
@@ -162,7 +161,7 @@ bool Channel::submit(OutCommand &&command, qint64 charge)
 bool Channel::setUserPaused(bool paused)
 {
     std::lock_guard lock(m_mutex);
-    m_userPaused = paused;
+    userPaused.store(paused, std::memory_order_release);
     if (!worker)
         return false;
     wakeWorkerLocked();

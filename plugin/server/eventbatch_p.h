@@ -102,6 +102,9 @@ public:
     // ---- lock-free, any thread --------------------------------------------------------------
     ConnectionCounters counters;   ///< counters.outboundQueued is WebSocket::bytesToWrite()
     std::atomic<bool> wantBytesWritten{false};
+    /// WebSocket::pauseReading(): the engine checks it before every read, so it holds from the
+    /// moment pauseReading() returns.
+    std::atomic<bool> userPaused{false};
 
     // ---- engine side ------------------------------------------------------------------------
     /// Appends `events` (moved out) worth `bytes` of payload; posts a batch event when the target
@@ -110,9 +113,9 @@ public:
     bool deliver(std::vector<InEvent> &events, qint64 bytes);
     /// The worker lets go (socket closed): appends the final Disconnected event, forgets the worker.
     void finish(InEvent disconnected);
-    /// Takes the owner's commands (worker thread); `userPaused` receives the owner's pause flag and
-    /// `readBlocked` whether the engine must still hold reading for backpressure.
-    std::vector<OutCommand> takeCommands(bool &userPaused, bool &readBlocked);
+    /// Takes the owner's commands (worker thread); `readBlocked` tells whether the engine must still
+    /// hold reading for backpressure.
+    std::vector<OutCommand> takeCommands(bool &readBlocked);
 
     // ---- owner side -------------------------------------------------------------------------
     /// Sets (or clears, with nullptr) the object batch events go to. Clearing it under the lock
@@ -148,7 +151,6 @@ private:
     bool m_finished = false;
     std::vector<OutCommand> m_outbox;
     bool m_queuedForWorker = false;
-    bool m_userPaused = false;
 };
 
 } // namespace qws

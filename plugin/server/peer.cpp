@@ -130,7 +130,9 @@ bool Peer::mayRead() const
 {
     switch (m_phase) {
     case Phase::Active:
-        return !m_userPaused && !m_inboundBlocked && m_core->state() != protocol::ServerConnection::State::Closed;
+        if (m_inboundBlocked || m_core->state() == protocol::ServerConnection::State::Closed)
+            return false;
+        return !m_channel || !m_channel->userPaused.load(std::memory_order_acquire);
     case Phase::Linger:
         return true;
     default:
@@ -339,10 +341,8 @@ void Peer::onCommands()
 {
     if (!m_channel || m_phase == Phase::Dead)
         return;
-    bool userPaused = false;
     bool readBlocked = false;
-    std::vector<OutCommand> commands = m_channel->takeCommands(userPaused, readBlocked);
-    m_userPaused = userPaused;
+    std::vector<OutCommand> commands = m_channel->takeCommands(readBlocked);
     if (!readBlocked)
         m_inboundBlocked = false;
     qint64 refund = 0;

@@ -107,7 +107,6 @@ private:
     bool m_writable = true;
     bool m_readWantsWrite = false;
     bool m_writeWantsRead = false;
-    bool m_userPaused = false;
     bool m_inboundBlocked = false;
     bool m_peerEof = false;
 };

@@ -80,15 +80,16 @@ void Worker::wake()
     [[maybe_unused]] const ssize_t n = ::write(m_wakeFd, &one, sizeof one);
 }
 
-void Worker::setListener(int fd)
+void Worker::runAndWait(Command command)
 {
     if (!m_thread.joinable())
         return;
     auto done = std::make_shared<std::promise<void>>();
     std::future<void> future = done->get_future();
+    command.done = done;
     {
         std::lock_guard lock(m_mutex);
-        m_commands.push_back({Command::Kind::Listener, fd, false, {}, done});
+        m_commands.push_back(std::move(command));
         if (!m_wakePending) {
             m_wakePending = true;
             wake();
@@ -99,14 +100,14 @@ void Worker::setListener(int fd)
     future.wait();
 }
 
+void Worker::setListener(int fd)
+{
+    runAndWait({Command::Kind::Listener, fd, false, {}, nullptr});
+}
+
 void Worker::setAccepting(bool accepting)
 {
-    std::lock_guard lock(m_mutex);
-    m_commands.push_back({Command::Kind::Accepting, -1, accepting, {}, nullptr});
-    if (!m_wakePending) {
-        m_wakePending = true;
-        wake();
-    }
+    runAndWait({Command::Kind::Accepting, -1, accepting, {}, nullptr});
 }
 
 void Worker::adopt(int fd, QByteArray initialBytes)

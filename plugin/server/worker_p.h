@@ -128,6 +128,7 @@ public:
     /// Starts (fd >= 0) or stops (fd = -1) polling a listening socket. Blocks until the worker has
     /// done it, so the caller may close the fd afterwards.
     void setListener(int fd);
+    /// Stops/restarts polling the listener; like setListener(), returns once the worker has done it.
     void setAccepting(bool accepting);
     /// Takes over a connected socket (handleConnection()) with bytes already read from it.
     void adopt(int fd, QByteArray initialBytes);
@@ -168,6 +169,7 @@ private:
 
     void run();
     void wake();
+    void runAndWait(Command command);
     void processCommands();
     void acceptConnections();
     void addPeer(int fd, QByteArray initialBytes);
