@@ -10,6 +10,7 @@
 #include "frame.h"
 #include "utf8.h"
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -43,6 +44,15 @@ public:
     bool inMessage() const noexcept { return m_inMessage; }
 
 private:
+    // Steps of feed(); each returns false after recording a failure (see message.cpp).
+    std::size_t readHeader(std::span<const std::byte> in);
+    bool startFrame(std::vector<Event> &out);
+    bool takePayload(std::span<const std::byte> chunk, std::vector<Event> &out);
+    bool endFrame(std::vector<Event> &out);
+    bool inflatePending(bool last, std::vector<Event> &out);
+    bool validateText(std::size_t from, std::vector<Event> &out);
+    bool fail(Error error, std::vector<Event> &out);
+
     // Implementation state (see message.cpp): partial header bytes, current frame, current message.
     MessageLimits m_limits;
     FrameRules m_rules;

@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// MessageAssembler: RFC 6455 §5.2–§5.5 frame sequencing, §8.1 UTF-8 validation, RFC 7692 decompression.
+#include "message.h"
+
+#include "mask.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace qws::protocol {
+
+namespace {
+
+// Compressed bytes of a long frame are handed to zlib in pieces of about this size, so a large
+// compressed frame is neither buffered whole nor expanded past the message limit before we notice.
+constexpr std::size_t kInflatePiece = 64 * 1024;
+
+std::span<const std::byte> asBytes(const std::string &s, std::size_t from = 0) noexcept
+{
+    return {reinterpret_cast<const std::byte *>(s.data()) + from, s.size() - from};
+}
+
+// Appends `size` payload bytes to `out`, unmasking them on the way (RFC 6455 §5.3): this is the only
+// copy a payload byte sees on its way to an event. Returns the mask phase for the next piece.
+std::size_t appendUnmasked(std::string &out, const std::byte *src, std::size_t size, const FrameHeader &frame,
+                           std::size_t phase)
+{
+    if (!frame.masked) {
+        out.append(reinterpret_cast<const char *>(src), size);
+        return phase;
+    }
+    const std::size_t old = out.size();
+#if defined(__cpp_lib_string_resize_and_overwrite)
+    std::size_t next = phase;
+    out.resize_and_overwrite(old + size, [&](char *p, std::size_t n) {
+        next = applyMaskCopy(reinterpret_cast<std::byte *>(p + old), src, size, frame.mask, phase);
+        return n;
+    });
+    return next;
+#else
+    // C++20 has no uninitialised append: the zero fill touches bytes that are overwritten at once,
+    // while they are in cache; the payload itself is still copied exactly once.
+    out.resize(old + size);
+    return applyMaskCopy(reinterpret_cast<std::byte *>(out.data() + old), src, size, frame.mask, phase);
+#endif
+}
+
+// Grows geometrically so that many small fragments do not copy the message over and over, but takes
+// exactly what a single large frame announces (no 2x overshoot for the common one-frame message).
+void reserveFor(std::string &s, std::uint64_t needed)
+{
+    if (needed <= s.capacity())
+        return;
+    s.reserve(static_cast<std::size_t>(std::max<std::uint64_t>(needed, std::uint64_t(s.capacity()) * 2)));
+}
+
+} // namespace
+
+MessageAssembler::MessageAssembler(MessageLimits limits, bool requireMask)
+    : m_limits(limits)
+{
+    m_rules.requireMask = requireMask;
+    m_rules.allowRsv1 = false;
+    m_rules.maxPayload = limits.maxFrameSize;
+    m_control.reserve(kMaxControlPayload);
+}
+
+void MessageAssembler::setInflater(Inflater *inflater) noexcept
+{
+    m_inflater = inflater;
+    m_rules.allowRsv1 = inflater != nullptr;   // RFC 7692 §6: RSV1 means "compressed" only once negotiated
+}
+
+bool MessageAssembler::fail(Error error, std::vector<Event> &out)
+{
+    m_error = error;
+    out.emplace_back(std::in_place_type<Failure>, Failure{error});
+    return false;
+}
+
+std::size_t MessageAssembler::feed(std::span<const std::byte> in, std::vector<Event> &out)
+{
+    if (m_error != Error::None)
+        return 0;
+    std::size_t pos = 0;
+    while (pos < in.size()) {
+        if (!m_haveHeader) {
+            const std::size_t used = readHeader(in.subspan(pos));
+            if (m_error != Error::None) {
+                fail(m_error, out);
+                return pos;
+            }
+            pos += used;
+            if (!m_haveHeader)
+                break;   // a header prefix is kept in m_headerBuf
+            if (!startFrame(out))
+                return pos;
+            if (m_frameRemaining == 0 && !endFrame(out))
+                return pos;
+            continue;
+        }
+        const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(in.size() - pos, m_frameRemaining));
+        const bool ok = takePayload(in.subspan(pos, n), out);
+        pos += n;
+        m_frameRemaining -= n;
+        if (!ok)
+            return pos;
+        if (m_frameRemaining == 0 && !endFrame(out))
+            return pos;
+    }
+    return pos;
+}
+
+// Returns the bytes of `in` that belong to the header; sets m_haveHeader once it is complete and
+// m_error (without an event) when it breaks a header rule.
+std::size_t MessageAssembler::readHeader(std::span<const std::byte> in)
+{
+    if (m_headerHave == 0) {
+        // Fast path: the whole header is in this read, parse it where it lies.
+        const HeaderParse r = parseFrameHeader(in, m_rules, m_frame);
+        if (r.status == ParseStatus::Complete) {
+            m_haveHeader = true;
+            return m_frame.headerSize;
+        }
+        if (r.status == ParseStatus::Failed) {
+            m_error = r.error;
+            return 0;
+        }
+    }
+    const std::size_t take = std::min(in.size(), m_headerBuf.size() - m_headerHave);
+    std::memcpy(m_headerBuf.data() + m_headerHave, in.data(), take);
+    const HeaderParse r = parseFrameHeader(std::span<const std::byte>(m_headerBuf.data(), m_headerHave + take),
+                                           m_rules, m_frame);
+    if (r.status == ParseStatus::Failed) {
+        m_error = r.error;
+        return 0;
+    }
+    if (r.status == ParseStatus::NeedMore) {
+        m_headerHave += take;
+        return take;
+    }
+    const std::size_t used = m_frame.headerSize - m_headerHave;
+    m_headerHave = 0;
+    m_haveHeader = true;
+    return used;
+}
+
+// The sequencing rules of RFC 6455 §5.4 and RFC 7692 §6.1, checked as soon as a header is complete so
+// that a bad or oversized frame fails before its payload arrives.
+bool MessageAssembler::startFrame(std::vector<Event> &out)
+{
+    const Opcode op = m_frame.opcode;
+    m_frameRemaining = m_frame.payloadLength;
+    m_maskPhase = 0;
+    if (isControl(op)) {
+        // §5.5: control frames may sit between the fragments of a message; they leave it untouched.
+        m_control.clear();
+        return true;
+    }
+    if (op == Opcode::Continuation) {
+        if (!m_inMessage)
+            return fail(Error::UnexpectedContinuation, out);
+        if (m_frame.rsv1)
+            return fail(Error::CompressedContinuation, out);
+    } else {
+        if (m_inMessage)
+            return fail(Error::ExpectedContinuation, out);
+        m_inMessage = true;
+        m_messageOpcode = op;
+        m_messageCompressed = m_frame.rsv1;
+        m_fragmentFirst = true;
+        m_messageSize = 0;
+        m_message.clear();
+        m_utf8.reset();
+    }
+    if (m_limits.deliverFragments)
+        m_message.clear();   // in fragment mode m_message holds one frame's payload
+    if (m_messageCompressed) {
+        m_compressed.clear();
+        m_compressed.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(m_frame.payloadLength, kInflatePiece)));
+        return true;
+    }
+    // Uncompressed: the final size is known now. Refuse before reading a byte of it (fail fast).
+    if (m_frame.payloadLength > m_limits.maxMessageSize - m_messageSize)
+        return fail(Error::MessageTooBig, out);
+    m_messageSize += m_frame.payloadLength;
+    reserveFor(m_message, m_message.size() + m_frame.payloadLength);
+    return true;
+}
+
+bool MessageAssembler::takePayload(std::span<const std::byte> chunk, std::vector<Event> &out)
+{
+    if (isControl(m_frame.opcode)) {
+        m_maskPhase = appendUnmasked(m_control, chunk.data(), chunk.size(), m_frame, m_maskPhase);
+        return true;
+    }
+    if (!m_messageCompressed) {
+        const std::size_t old = m_message.size();
+        m_maskPhase = appendUnmasked(m_message, chunk.data(), chunk.size(), m_frame, m_maskPhase);
+        return validateText(old, out);
+    }
+    m_maskPhase = appendUnmasked(m_compressed, chunk.data(), chunk.size(), m_frame, m_maskPhase);
+    // Inflate long frames piecewise; the frame's last piece is inflated by endFrame().
+    if (m_compressed.size() >= kInflatePiece && m_frameRemaining > chunk.size())
+        return inflatePending(false, out);
+    return true;
+}
+
+// §8.1: a text message fails at the first byte that cannot be UTF-8, even mid-frame. A code point
+// left open at the end of a fragment is fine; only the message's end requires finish().
+bool MessageAssembler::validateText(std::size_t from, std::vector<Event> &out)
+{
+    if (m_messageOpcode != Opcode::Text)
+        return true;
+    if (!m_utf8.write(asBytes(m_message, from)))
+        return fail(Error::InvalidUtf8, out);
+    return true;
+}
+
+bool MessageAssembler::inflatePending(bool last, std::vector<Event> &out)
+{
+    if (!m_inflater)
+        return fail(Error::InflateFailed, out);   // unreachable: RSV1 is refused without an inflater
+    const std::size_t old = m_message.size();
+    // m_messageSize counts inflated bytes of the whole message; only what is left of the budget may
+    // be produced, so a zip bomb stops at the limit instead of being expanded.
+    const std::uint64_t budget = m_limits.maxMessageSize - m_messageSize;
+    const Error e = m_inflater->inflate(asBytes(m_compressed), last, m_message,
+                                        static_cast<std::size_t>(std::min<std::uint64_t>(budget, SIZE_MAX)));
+    m_compressed.clear();
+    m_messageSize += m_message.size() - old;
+    if (e != Error::None)
+        return fail(e, out);
+    if (m_messageSize > m_limits.maxMessageSize)
+        return fail(Error::MessageTooBig, out);   // belt and braces: never hand out more than the limit
+    return validateText(old, out);
+}
+
+bool MessageAssembler::endFrame(std::vector<Event> &out)
+{
+    m_haveHeader = false;
+    switch (m_frame.opcode) {
+    case Opcode::Ping:
+        out.push_back(Ping{m_control});   // ≤ 125 bytes; m_control keeps its capacity
+        return true;
+    case Opcode::Pong:
+        out.push_back(Pong{m_control});
+        return true;
+    case Opcode::Close: {
+        Close close;
+        const Error e = parseClosePayload(asBytes(m_control), close);
+        if (e != Error::None)
+            return fail(e, out);
+        out.push_back(std::move(close));
+        return true;
+    }
+    default:
+        break;
+    }
+
+    const bool fin = m_frame.fin;
+    if (m_messageCompressed && !inflatePending(fin, out))
+        return false;
+    if (fin && m_messageOpcode == Opcode::Text && !m_utf8.finish())
+        return fail(Error::InvalidUtf8, out);   // the message ended inside a code point
+    if (m_limits.deliverFragments) {
+        out.push_back(Fragment{m_messageOpcode, std::move(m_message), m_fragmentFirst, fin});
+        m_message.clear();
+        m_fragmentFirst = false;
+    } else if (fin) {
+        out.push_back(Message{m_messageOpcode, std::move(m_message), m_messageCompressed});
+        m_message.clear();
+    }
+    if (fin)
+        m_inMessage = false;
+    return true;
+}
+
+} // namespace qws::protocol

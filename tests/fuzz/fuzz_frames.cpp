@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// libFuzzer: client bytes into an accepted ServerConnection. Accepted or refused with a documented
+// Failure; anything else (a crash, a leak, an undocumented event, unbounded output) is a finding.
+//
+// Input: byte 0 chooses the setup, the rest is what the client sends after its upgrade request.
+//   bits 0-2  read size: whole, 1, 2, 3, 7, 16, 64 or 1000 bytes per receive()
+//   bits 3-4  limits (frame/message): 64 KiB/256 KiB, 1 KiB/4 KiB, 125/125, 1 MiB/1 MiB
+//   bit  5    deliverFragments
+//   bit  6    the client offers permessage-deflate (the server accepts it)
+//   bit  7    the server echoes every message (exercises the Deflater) and closes at the end
+#include "protocol/connection.h"
+#include "protocol/utf8.h"
+
+#include "framebuilder.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+
+using namespace qws::protocol;
+
+namespace {
+
+constexpr std::size_t kReadSizes[8] = {0, 1, 2, 3, 7, 16, 64, 1000};
+struct Limits { std::uint64_t frame, message; };
+constexpr Limits kLimits[4] = {{64 * 1024, 256 * 1024}, {1024, 4096}, {125, 125}, {1 << 20, 1 << 20}};
+
+#define FUZZ_CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
+
+std::span<const std::byte> asBytes(std::string_view s)
+{
+    return {reinterpret_cast<const std::byte *>(s.data()), s.size()};
+}
+
+struct Checker {
+    const MessageLimits &limits;
+    bool deflate = false;
+    bool ended = false;           // a Close or Failure was seen: nothing may follow
+    bool inFragments = false;
+    Utf8Validator fragmentText;   // text fragments must be valid UTF-8 as a whole
+
+    void check(const Event &event)
+    {
+        FUZZ_CHECK(!event.valueless_by_exception());
+        FUZZ_CHECK(!ended);
+        if (const auto *m = std::get_if<Message>(&event)) {
+            FUZZ_CHECK(!limits.deliverFragments);
+            FUZZ_CHECK(m->opcode == Opcode::Text || m->opcode == Opcode::Binary);
+            FUZZ_CHECK(m->payload.size() <= limits.maxMessageSize);
+            FUZZ_CHECK(deflate || !m->compressed);
+            FUZZ_CHECK(m->opcode != Opcode::Text || isValidUtf8(m->payload));
+        } else if (const auto *f = std::get_if<Fragment>(&event)) {
+            FUZZ_CHECK(limits.deliverFragments);
+            FUZZ_CHECK(f->opcode == Opcode::Text || f->opcode == Opcode::Binary);
+            FUZZ_CHECK(f->payload.size() <= limits.maxMessageSize);
+            FUZZ_CHECK(f->first == !inFragments);   // §5.4: a first fragment exactly when none is open
+            if (f->first)
+                fragmentText.reset();
+            if (f->opcode == Opcode::Text)
+                FUZZ_CHECK(fragmentText.write(f->payload));
+            inFragments = !f->last;
+            if (f->last && f->opcode == Opcode::Text)
+                FUZZ_CHECK(fragmentText.finish());
+        } else if (const auto *p = std::get_if<Ping>(&event)) {
+            FUZZ_CHECK(p->payload.size() <= 125);
+        } else if (const auto *p = std::get_if<Pong>(&event)) {
+            FUZZ_CHECK(p->payload.size() <= 125);
+        } else if (const auto *c = std::get_if<Close>(&event)) {
+            FUZZ_CHECK(c->code == 1005 || isValidWireCloseCode(c->code));
+            FUZZ_CHECK(c->reason.size() <= 123 && isValidUtf8(c->reason));
+            ended = true;
+        } else {
+            const auto &failure = std::get<Failure>(event);
+            FUZZ_CHECK(failure.error != Error::None && closeCodeFor(failure.error) != 0);
+            ended = true;
+        }
+    }
+};
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size)
+{
+    if (size == 0)
+        return 0;
+    const std::uint8_t knobs = data[0];
+    const std::string_view input(reinterpret_cast<const char *>(data + 1), size - 1);
+    const std::size_t readSize = kReadSizes[knobs & 7] ? kReadSizes[knobs & 7] : input.size() + 1;
+    const bool offerDeflate = knobs & 0x40;
+    const bool echo = knobs & 0x80;
+
+    ConnectionConfig config;
+    config.messages.maxFrameSize = kLimits[(knobs >> 3) & 3].frame;
+    config.messages.maxMessageSize = kLimits[(knobs >> 3) & 3].message;
+    config.messages.deliverFragments = knobs & 0x20;
+    config.deflate.minMessageSize = 16;
+    ServerConnection c(config);
+    c.receive(asBytes(qws::test::upgradeRequest(
+        offerDeflate ? "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" : "")));
+    FUZZ_CHECK(c.state() == ServerConnection::State::AwaitingDecision);
+    c.accept();
+    FUZZ_CHECK(c.state() == ServerConnection::State::Open);
+    FUZZ_CHECK(c.deflateParams().has_value() == offerDeflate);
+    FUZZ_CHECK(c.takeOutput().rfind("HTTP/1.1 101 ", 0) == 0);
+
+    Checker checker{config.messages, offerDeflate};
+    std::size_t output = 0;
+    std::size_t allowed = 512;   // our close frame and slack
+    for (std::size_t at = 0; at < input.size(); at += readSize) {
+        const std::string_view chunk = input.substr(at, readSize);
+        const bool wasClosed = c.state() == ServerConnection::State::Closed;
+        c.receive(asBytes(chunk));
+        // A pong per ping: at most 127 bytes out for every 6 bytes (a masked empty ping) in.
+        allowed += (chunk.size() / 6 + 1) * 127;
+        for (const Event &event : c.takeEvents()) {
+            checker.check(event);
+            const auto *m = std::get_if<Message>(&event);
+            if (m && echo && c.state() == ServerConnection::State::Open) {
+                FUZZ_CHECK(m->opcode == Opcode::Text ? c.sendText(m->payload) : c.sendBinary(asBytes(m->payload)));
+                allowed += m->payload.size() + m->payload.size() / 16 + 64;   // deflate may grow a little
+            }
+        }
+        const std::size_t out = c.takeOutput().size();
+        FUZZ_CHECK(!wasClosed || out == 0);   // nothing is sent once closed
+        output += out;
+        FUZZ_CHECK(output <= allowed);
+        if (checker.ended)
+            FUZZ_CHECK(c.state() == ServerConnection::State::Closed);
+    }
+    if (echo && c.state() == ServerConnection::State::Open) {
+        FUZZ_CHECK(c.close(1000, "done"));
+        FUZZ_CHECK(c.takeOutput() == std::string("\x88\x06\x03\xe8" "done", 8));
+        FUZZ_CHECK(!c.sendText("late"));
+    }
+    c.receiveEof();
+    FUZZ_CHECK(c.state() == ServerConnection::State::Closed);
+    return 0;
+}

@@ -1,0 +1,534 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// ServerConnection: RFC 6455 §4.2 opening handshake, §5.5 ping/pong, §7 closing handshake, RFC 7692.
+#include "protocol/connection.h"
+#include "protocol/deflate.h"
+
+#include "chunks.h"
+#include "eventtext.h"
+#include "framebuilder.h"
+
+#include <QMap>
+#include <QTest>
+
+using namespace qws::protocol;
+using namespace qws::test;
+
+namespace {
+
+QByteArray qba(std::string_view s) { return QByteArray(s.data(), qsizetype(s.size())); }
+std::string_view view(const QByteArray &b) { return {b.constData(), std::size_t(b.size())}; }
+
+const char kDeflateOffer[] = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n";
+
+struct HttpResponse {
+    int status = 0;
+    QMap<QByteArray, QByteArray> headers;   // lower-case names
+    QByteArray body;
+};
+
+/// Splits an HTTP response into status, headers and body; status 0 when it is not one.
+HttpResponse parseResponse(const QByteArray &raw)
+{
+    HttpResponse r;
+    const qsizetype end = raw.indexOf("\r\n\r\n");
+    if (end < 0 || !raw.startsWith("HTTP/1.1 "))
+        return r;
+    const QList<QByteArray> lines = raw.left(end).split('\n');
+    r.status = lines.first().mid(9, 3).toInt();
+    for (qsizetype i = 1; i < lines.size(); ++i) {
+        const QByteArray line = lines[i].trimmed();
+        const qsizetype colon = line.indexOf(':');
+        if (colon > 0)
+            r.headers.insert(line.left(colon).trimmed().toLower(), line.mid(colon + 1).trimmed());
+    }
+    r.body = raw.mid(end + 4);
+    return r;
+}
+
+/// A connection fed `request` and accepted; the 101 is taken from the output into `response`.
+void openConnection(ServerConnection &c, std::string_view extraHeaders = {}, std::string *response = nullptr)
+{
+    c.receive(bytes(upgradeRequest(extraHeaders)));
+    QCOMPARE(c.state(), ServerConnection::State::AwaitingDecision);
+    c.accept();
+    QCOMPARE(c.state(), ServerConnection::State::Open);
+    const std::string out = c.takeOutput();
+    if (response)
+        *response = out;
+}
+
+/// The wire bytes of a server (unmasked) close frame, spelled out byte by byte.
+QByteArray serverClose(std::uint16_t code, std::string_view reason)
+{
+    QByteArray b;
+    b.append(char(0x88)).append(char(2 + reason.size())).append(char(code >> 8)).append(char(code & 0xff));
+    b.append(reason.data(), qsizetype(reason.size()));
+    return b;
+}
+
+std::string inflated(std::string_view compressed, Inflater &inflater)
+{
+    std::string out;
+    const Error e = inflater.inflate(bytes(compressed), true, out, 64 * 1024 * 1024);
+    return e == Error::None ? out : std::string("<inflate failed>");
+}
+
+} // namespace
+
+class tst_Connection : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void handshake_data();
+    void handshake();
+    void framesInTheSameReadAsTheRequest();
+    void framesBetweenRequestAndAccept();
+    void badRequest_data();
+    void badRequest();
+    void reject_data();
+    void reject();
+    void handshakeTimeout();
+    void nothingIsSentBeforeAccept();
+
+    void pingIsAnsweredWithPong_data();
+    void pingIsAnsweredWithPong();
+    void fragmentedMessageWithPing();
+    void clientInitiatedClose_data();
+    void clientInitiatedClose();
+    void serverInitiatedClose();
+    void protocolErrorSendsCloseFrame_data();
+    void protocolErrorSendsCloseFrame();
+    void failureAfterOurCloseSendsNoSecondClose();
+    void eofWithoutClose();
+
+    void sendBinaryHeaderSizes_data();
+    void sendBinaryHeaderSizes();
+    void sendControlFrames();
+    void compressedRoundTrip();
+    void compressedReceive();
+};
+
+void tst_Connection::handshake_data()
+{
+    QTest::addColumn<QByteArray>("extraHeaders");
+    QTest::addColumn<QStringList>("serverProtocols");
+    QTest::addColumn<bool>("deflateEnabled");
+    QTest::addColumn<QByteArray>("expectedProtocol");     // empty: header absent
+    QTest::addColumn<QByteArray>("expectedExtensions");   // prefix; empty: header absent
+
+    QTest::newRow("RFC 6455 §4.2.2: the sample key, no subprotocol, no extension")
+        << QByteArray() << QStringList{} << true << QByteArray() << QByteArray();
+    QTest::newRow("RFC 6455 §4.2.2: the first subprotocol of the server's preference the client offered")
+        << QByteArray("Sec-WebSocket-Protocol: superchat, chat\r\n") << QStringList{"chat", "superchat"} << true
+        << QByteArray("chat") << QByteArray();
+    QTest::newRow("RFC 6455 §4.2.2: no subprotocol in common → no header")
+        << QByteArray("Sec-WebSocket-Protocol: mqtt\r\n") << QStringList{"chat"} << true << QByteArray() << QByteArray();
+    QTest::newRow("RFC 6455 §4.2.2: subprotocol names are case-sensitive")
+        << QByteArray("Sec-WebSocket-Protocol: Chat\r\n") << QStringList{"chat"} << true << QByteArray() << QByteArray();
+    QTest::newRow("RFC 7692 §5: a permessage-deflate offer is accepted in the 101")
+        << QByteArray(kDeflateOffer) << QStringList{} << true << QByteArray() << QByteArray("permessage-deflate");
+    QTest::newRow("RFC 7692 §5: deflate disabled → no extension header")
+        << QByteArray(kDeflateOffer) << QStringList{} << false << QByteArray() << QByteArray();
+    QTest::newRow("RFC 6455 §9.1: unknown extensions are declined")
+        << QByteArray("Sec-WebSocket-Extensions: x-webkit-deflate-frame\r\n") << QStringList{} << true << QByteArray()
+        << QByteArray();
+    QTest::newRow("RFC 6455 §4.2.2 + RFC 7692: subprotocol and extension together")
+        << QByteArray("Sec-WebSocket-Protocol: chat\r\n" + QByteArray(kDeflateOffer)) << QStringList{"chat"} << true
+        << QByteArray("chat") << QByteArray("permessage-deflate");
+}
+
+void tst_Connection::handshake()
+{
+    QFETCH(QByteArray, extraHeaders);
+    QFETCH(QStringList, serverProtocols);
+    QFETCH(bool, deflateEnabled);
+    QFETCH(QByteArray, expectedProtocol);
+    QFETCH(QByteArray, expectedExtensions);
+
+    const std::string request = upgradeRequest(view(extraHeaders));
+    for (const Chunking &chunking : allChunkings(request, 256)) {
+        ConnectionConfig config;
+        for (const QString &p : serverProtocols)
+            config.subprotocols.push_back(p.toStdString());
+        config.deflate.enabled = deflateEnabled;
+        ServerConnection c(config);
+        for (std::size_t i = 0; i < chunking.chunks.size(); ++i) {
+            QCOMPARE(c.state(), ServerConnection::State::Handshake);
+            c.receive(bytes(chunking.chunks[i]));
+        }
+        QCOMPARE(c.state(), ServerConnection::State::AwaitingDecision);
+        QVERIFY(!c.hasOutput());
+        QVERIFY(!c.hasEvents());
+        QCOMPARE(c.request().key, std::string("dGhlIHNhbXBsZSBub25jZQ=="));
+        c.accept();
+        QCOMPARE(c.state(), ServerConnection::State::Open);
+
+        const HttpResponse r = parseResponse(qba(c.takeOutput()));
+        QCOMPARE(r.status, 101);
+        QVERIFY(r.body.isEmpty());
+        QCOMPARE(r.headers.value("upgrade").toLower(), QByteArray("websocket"));
+        QCOMPARE(r.headers.value("connection").toLower(), QByteArray("upgrade"));
+        QCOMPARE(r.headers.value("sec-websocket-accept"), QByteArray("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));
+        QCOMPARE(r.headers.value("sec-websocket-protocol"), expectedProtocol);
+        QCOMPARE(QByteArray::fromStdString(c.subprotocol()), expectedProtocol);
+        QVERIFY(r.headers.value("sec-websocket-extensions").startsWith(expectedExtensions));
+        QCOMPARE(r.headers.contains("sec-websocket-extensions"), !expectedExtensions.isEmpty());
+        QCOMPARE(c.deflateParams().has_value(), !expectedExtensions.isEmpty());
+    }
+}
+
+void tst_Connection::framesInTheSameReadAsTheRequest()
+{
+    // RFC 6455 §4.2.1: the request ends at the blank line; the bytes after it are frames.
+    const std::string wire = upgradeRequest() + pingFrame("early") + textFrame("Hello");
+    for (const Chunking &chunking : allChunkings(wire, 512)) {
+        ServerConnection c;
+        for (std::string_view chunk : chunking.chunks)
+            c.receive(bytes(chunk));
+        QCOMPARE(c.state(), ServerConnection::State::AwaitingDecision);
+        QVERIFY(!c.hasEvents());
+        c.accept();
+        const QByteArray out = qba(c.takeOutput());
+        QVERIFY(out.startsWith("HTTP/1.1 101 "));
+        QVERIFY2(out.endsWith(QByteArray("\r\n\r\n\x8a\x05" "early")), out.toHex(' ').constData());
+        QCOMPARE(eventTexts(c.takeEvents()), (QStringList{"ping: early", "text(5): Hello"}));
+    }
+}
+
+void tst_Connection::framesBetweenRequestAndAccept()
+{
+    ServerConnection c;
+    c.receive(bytes(upgradeRequest() + "\x81"));   // half a frame header with the request
+    c.receive(bytes(textFrame("queued").substr(1)));
+    QCOMPARE(c.state(), ServerConnection::State::AwaitingDecision);
+    QVERIFY(!c.hasEvents());
+    c.accept();
+    QCOMPARE(eventTexts(c.takeEvents()), QStringList{"text(6): queued"});
+    c.receive(bytes(textFrame("after")));
+    QCOMPARE(eventTexts(c.takeEvents()), QStringList{"text(5): after"});
+}
+
+void tst_Connection::badRequest_data()
+{
+    QTest::addColumn<QByteArray>("request");
+    QTest::addColumn<int>("status");
+    QTest::addColumn<QString>("error");
+    std::string post = upgradeRequest();
+    post.replace(0, 3, "POST");
+    std::string noKey = upgradeRequest();
+    noKey.erase(noKey.find("Sec-WebSocket-Key"), noKey.find("Origin") - noKey.find("Sec-WebSocket-Key"));
+    std::string v12 = upgradeRequest();
+    v12.replace(v12.find("Version: 13"), 11, "Version: 12");
+
+    QTest::newRow("RFC 6455 §4.2.1 item 1: not GET → 405") << qba(post) << 405 << "HandshakeMethodNotAllowed";
+    QTest::newRow("RFC 6455 §4.2.1 item 5: no Sec-WebSocket-Key → 400") << qba(noKey) << 400 << "HandshakeBadKey";
+    QTest::newRow("RFC 6455 §4.4: version 12 → 426") << qba(v12) << 426 << "HandshakeBadVersion";
+    QTest::newRow("RFC 6455 §4.2.1: not HTTP at all → 400")
+        << QByteArray("\x16\x03\x01\x02\xfc\x03\x03\r\n\r\n") << 400 << "HandshakeMalformed";
+}
+
+void tst_Connection::badRequest()
+{
+    QFETCH(QByteArray, request);
+    QFETCH(int, status);
+    QFETCH(QString, error);
+    ServerConnection c;
+    c.receive(bytes(view(request) ));
+    QCOMPARE(c.state(), ServerConnection::State::Closed);
+    QCOMPARE(parseResponse(qba(c.takeOutput())).status, status);
+    QCOMPARE(eventTexts(c.takeEvents()), QStringList{QStringLiteral("failure %1 0").arg(error)});
+    c.receive(bytes(textFrame("ignored")));
+    QVERIFY(!c.hasOutput());
+    QVERIFY(!c.hasEvents());
+}
+
+void tst_Connection::reject_data()
+{
+    QTest::addColumn<int>("error");
+    QTest::addColumn<int>("status");
+    QTest::newRow("RFC 6455 §4.2.2: origin refused → 403") << int(Error::HandshakeOriginRefused) << 403;
+    QTest::newRow("RFC 6455 §4.2.2: server full → 503") << int(Error::HandshakeServerFull) << 503;
+}
+
+void tst_Connection::reject()
+{
+    QFETCH(int, error);
+    QFETCH(int, status);
+    ServerConnection c;
+    c.receive(bytes(upgradeRequest() + textFrame("pipelined")));
+    c.reject(Error(error), "go away");
+    QCOMPARE(c.state(), ServerConnection::State::Closed);
+    const HttpResponse r = parseResponse(qba(c.takeOutput()));
+    QCOMPARE(r.status, status);
+    QVERIFY(!r.headers.contains("sec-websocket-accept"));
+    QVERIFY(r.body.contains("go away"));
+    c.accept();   // too late: nothing happens
+    c.receive(bytes(textFrame("ignored")));
+    QVERIFY(!c.hasOutput());
+    QVERIFY(!c.hasEvents());
+}
+
+void tst_Connection::handshakeTimeout()
+{
+    ServerConnection c;
+    c.receive(bytes(upgradeRequest().substr(0, 40)));
+    c.handshakeTimedOut();
+    QCOMPARE(c.state(), ServerConnection::State::Closed);
+    QCOMPARE(parseResponse(qba(c.takeOutput())).status, 408);
+    QCOMPARE(eventTexts(c.takeEvents()), QStringList{"failure HandshakeTimeout 0"});
+
+    ServerConnection open;
+    openConnection(open);
+    open.handshakeTimedOut();   // a late timer changes nothing once the 101 is out
+    QCOMPARE(open.state(), ServerConnection::State::Open);
+    QVERIFY(!open.hasOutput());
+}
+
+void tst_Connection::nothingIsSentBeforeAccept()
+{
+    ServerConnection c;
+    QVERIFY(!c.sendText("x"));
+    QVERIFY(!c.sendPing());
+    QVERIFY(!c.close());
+    c.receive(bytes(upgradeRequest()));
+    QVERIFY(!c.sendText("x"));
+    QVERIFY(!c.hasOutput());
+}
+
+void tst_Connection::pingIsAnsweredWithPong_data()
+{
+    QTest::addColumn<QByteArray>("payload");
+    QTest::newRow("RFC 6455 §5.5.2: an empty ping") << QByteArray();
+    QTest::newRow("RFC 6455 §5.5.3: the pong echoes the application data") << QByteArray("abc");
+    QTest::newRow("RFC 6455 §5.5: a 125-byte ping") << QByteArray(125, 'z');
+}
+
+void tst_Connection::pingIsAnsweredWithPong()
+{
+    QFETCH(QByteArray, payload);
+    ServerConnection c;
+    openConnection(c);
+    c.receive(bytes(pingFrame(view(payload))));
+    QCOMPARE(qba(c.takeOutput()), QByteArray("\x8a", 1) + char(payload.size()) + payload);
+    QCOMPARE(eventTexts(c.takeEvents()), QStringList{"ping: " + payloadText(view(payload))});
+}
+
+void tst_Connection::fragmentedMessageWithPing()
+{
+    ServerConnection c;
+    openConnection(c);
+    c.receive(bytes(textFrame("Hel", false) + pingFrame("p") + continuationFrame("lo", true)));
+    QCOMPARE(qba(c.takeOutput()), QByteArray("\x8a\x01p"));
+    QCOMPARE(eventTexts(c.takeEvents()), (QStringList{"ping: p", "text(5): Hello"}));
+}
+
+void tst_Connection::clientInitiatedClose_data()
+{
+    QTest::addColumn<QByteArray>("frame");
+    QTest::addColumn<QByteArray>("reply");
+    QTest::addColumn<int>("code");
+    QTest::addColumn<QByteArray>("reason");
+    QTest::newRow("RFC 6455 §5.5.1: the reply echoes the status code")
+        << qba(closeFrame(1000, "bye")) << QByteArray("\x88\x02\x03\xe8", 4) << 1000 << QByteArray("bye");
+    QTest::newRow("RFC 6455 §7.4.2: a private code is echoed")
+        << qba(closeFrame(4000)) << QByteArray("\x88\x02\x0f\xa0", 4) << 4000 << QByteArray();
+    QTest::newRow("RFC 6455 §5.5.1: a close without a code is answered without one (1005)")
+        << qba(makeFrame("", {.opcode = 0x8})) << QByteArray("\x88\x00", 2) << 1005 << QByteArray();
+}
+
+void tst_Connection::clientInitiatedClose()
+{
+    QFETCH(QByteArray, frame);
+    QFETCH(QByteArray, reply);
+    QFETCH(int, code);
+    QFETCH(QByteArray, reason);
+    ServerConnection c;
+    openConnection(c);
+    // §5.5.1: whatever follows the close frame, even in the same read, is not read.
+    c.receive(bytes(std::string(view(frame)) + textFrame("after close") + pingFrame()));
+    QCOMPARE(qba(c.takeOutput()), reply);
+    QCOMPARE(c.state(), ServerConnection::State::Closed);
+    QCOMPARE(eventTexts(c.takeEvents()).size(), 1);
+    QCOMPARE(int(c.closeCode()), code);
+    QCOMPARE(QByteArray::fromStdString(c.closeReason()), reason);
+    QVERIFY(!c.sendText("too late"));
+    QVERIFY(!c.close());
+    c.receive(bytes(pingFrame()));
+    QVERIFY(!c.hasOutput());
+    QVERIFY(!c.hasEvents());
+}
+
+void tst_Connection::serverInitiatedClose()
+{
+    ServerConnection c;
+    openConnection(c);
+    QVERIFY(!c.close(1006));   // §7.4.1: never on the wire
+    QVERIFY(c.close(1001, "going away"));
+    QCOMPARE(qba(c.takeOutput()), serverClose(1001, "going away"));
+    QCOMPARE(c.state(), ServerConnection::State::Closing);
+    QVERIFY(!c.close(1000));          // §7.1.2: one close frame only
+    QVERIFY(!c.sendText("no more"));  // §5.5.1: no data after our close
+    QVERIFY(!c.hasOutput());
+
+    // §7.1.2: the peer may still finish what it was sending before it answers.
+    c.receive(bytes(textFrame("last words")));
+    QCOMPARE(eventTexts(c.takeEvents()), QStringList{"text(10): last words"});
+    QCOMPARE(c.state(), ServerConnection::State::Closing);
+    QCOMPARE(int(c.closeCode()), 1006);
+
+    c.receive(bytes(closeFrame(1001)));
+    QCOMPARE(c.state(), ServerConnection::State::Closed);
+    QVERIFY(!c.hasOutput());   // the handshake is complete: no second close frame
+    QCOMPARE(eventTexts(c.takeEvents()), QStringList{"close 1001: "});
+    QCOMPARE(int(c.closeCode()), 1001);
+}
+
+void tst_Connection::protocolErrorSendsCloseFrame_data()
+{
+    QTest::addColumn<QByteArray>("wire");
+    QTest::addColumn<int>("error");
+    QTest::addColumn<QStringList>("events");
+    QTest::newRow("RFC 6455 §5.1: an unmasked frame → close 1002")
+        << qba(makeFrame("x", {.masked = false})) << int(Error::UnmaskedFrame)
+        << QStringList{"failure UnmaskedFrame 1002"};
+    QTest::newRow("RFC 6455 §5.4: continuation without a message → close 1002")
+        << qba(textFrame("ok") + continuationFrame("x", true)) << int(Error::UnexpectedContinuation)
+        << QStringList{"text(2): ok", "failure UnexpectedContinuation 1002"};
+    QTest::newRow("RFC 6455 §8.1: invalid UTF-8 → close 1007")
+        << qba(textFrame("\xc3\x28")) << int(Error::InvalidUtf8) << QStringList{"failure InvalidUtf8 1007"};
+    QTest::newRow("RFC 6455 §7.4.1: a message over the limit → close 1009")
+        << qba(binaryFrame(std::string(2000, 'b'))) << int(Error::MessageTooBig)
+        << QStringList{"failure MessageTooBig 1009"};
+    QTest::newRow("RFC 6455 §7.4.2: close code 999 → close 1002")
+        << qba(closeFrame(999)) << int(Error::InvalidCloseCode) << QStringList{"failure InvalidCloseCode 1002"};
+}
+
+void tst_Connection::protocolErrorSendsCloseFrame()
+{
+    QFETCH(QByteArray, wire);
+    QFETCH(int, error);
+    QFETCH(QStringList, events);
+    ConnectionConfig config;
+    config.messages.maxMessageSize = 1000;
+    ServerConnection c(config);
+    openConnection(c);
+    c.receive(bytes(std::string(view(wire)) + pingFrame("never answered")));
+    const Error e = Error(error);
+    const std::uint16_t code = closeCodeFor(e);
+    // §7.1.7: one close frame with the code; the reason is the error's short text (≤ 123 bytes).
+    QCOMPARE(qba(c.takeOutput()), serverClose(code, describe(e)));
+    QCOMPARE(c.state(), ServerConnection::State::Closed);
+    QCOMPARE(c.error(), e);
+    QCOMPARE(int(c.closeCode()), int(code));
+    QCOMPARE(eventTexts(c.takeEvents()), events);
+    c.receive(bytes(pingFrame()));
+    QVERIFY(!c.hasOutput());
+}
+
+void tst_Connection::failureAfterOurCloseSendsNoSecondClose()
+{
+    ServerConnection c;
+    openConnection(c);
+    QVERIFY(c.close(1000));
+    QCOMPARE(qba(c.takeOutput()), QByteArray("\x88\x02\x03\xe8", 4));
+    c.receive(bytes(makeFrame("x", {.masked = false})));
+    QVERIFY(!c.hasOutput());
+    QCOMPARE(c.state(), ServerConnection::State::Closed);
+    QCOMPARE(int(c.closeCode()), 1002);
+    QCOMPARE(eventTexts(c.takeEvents()), QStringList{"failure UnmaskedFrame 1002"});
+}
+
+void tst_Connection::eofWithoutClose()
+{
+    ServerConnection c;
+    openConnection(c);
+    c.receive(bytes(textFrame("half", false)));
+    c.receiveEof();
+    QCOMPARE(c.state(), ServerConnection::State::Closed);
+    QCOMPARE(int(c.closeCode()), 1006);   // §7.1.5: abnormal closure
+    QVERIFY(!c.sendText("x"));
+    QVERIFY(!c.hasOutput());
+}
+
+void tst_Connection::sendBinaryHeaderSizes_data()
+{
+    QTest::addColumn<int>("size");
+    QTest::addColumn<QByteArray>("header");
+    QTest::newRow("RFC 6455 §5.2: 0 bytes, 7-bit length") << 0 << QByteArray("\x82\x00", 2);
+    QTest::newRow("RFC 6455 §5.2: 125 bytes, 7-bit length") << 125 << QByteArray("\x82\x7d", 2);
+    QTest::newRow("RFC 6455 §5.2: 126 bytes, 16-bit length") << 126 << QByteArray("\x82\x7e\x00\x7e", 4);
+    QTest::newRow("RFC 6455 §5.2: 65535 bytes, 16-bit length") << 65535 << QByteArray("\x82\x7e\xff\xff", 4);
+    QTest::newRow("RFC 6455 §5.2: 65536 bytes, 64-bit length")
+        << 65536 << QByteArray("\x82\x7f\x00\x00\x00\x00\x00\x01\x00\x00", 10);
+}
+
+void tst_Connection::sendBinaryHeaderSizes()
+{
+    QFETCH(int, size);
+    QFETCH(QByteArray, header);
+    ConnectionConfig config;
+    config.deflate.enabled = false;
+    ServerConnection c(config);
+    openConnection(c, kDeflateOffer);
+    QByteArray payload(size, Qt::Uninitialized);
+    for (int i = 0; i < size; ++i)
+        payload[i] = char(i * 7);
+    QVERIFY(c.sendBinary(bytes(view(payload))));
+    QCOMPARE(qba(c.takeOutput()), header + payload);   // §5.1: server frames are not masked
+}
+
+void tst_Connection::sendControlFrames()
+{
+    ServerConnection c;
+    openConnection(c);
+    QVERIFY(c.sendText("hi"));
+    QVERIFY(c.sendPing("beat"));
+    QVERIFY(c.sendPong());
+    QCOMPARE(qba(c.takeOutput()), QByteArray("\x81\x02hi\x89\x04" "beat\x8a\x00", 12));
+    QVERIFY(c.sendPing(std::string(300, 'x')));   // §5.5: truncated to 125
+    QCOMPARE(qba(c.takeOutput()), QByteArray("\x89\x7d") + QByteArray(125, 'x'));
+}
+
+void tst_Connection::compressedRoundTrip()
+{
+    ServerConnection c;
+    openConnection(c, kDeflateOffer);
+    QVERIFY(c.deflateParams().has_value());
+    const DeflateParams params = *c.deflateParams();
+    Inflater client(params.serverMaxWindowBits, params.serverNoContextTakeover);
+
+    std::string text;
+    for (int i = 0; i < 2000; ++i)
+        text += "message " + std::to_string(i % 10) + " ";
+    for (int round = 0; round < 2; ++round) {   // the second one reuses the window (§7.2.3.2)
+        QVERIFY(c.sendText(text));
+        const std::string out = c.takeOutput();
+        QCOMPARE(std::uint8_t(out[0]), std::uint8_t(0xC1));   // FIN + RSV1 + text (RFC 7692 §6)
+        const std::uint8_t len7 = std::uint8_t(out[1]);
+        const std::size_t headerSize = len7 == 126 ? 4 : (len7 == 127 ? 10 : 2);
+        QVERIFY2(out.size() < text.size() / 4, "compression made it no smaller");
+        QCOMPARE(inflated(std::string_view(out).substr(headerSize), client), text);
+    }
+    // Below minMessageSize (64) a message goes out plain, RSV1 clear.
+    QVERIFY(c.sendBinary(bytes("tiny")));
+    QCOMPARE(qba(c.takeOutput()), QByteArray("\x82\x04tiny"));
+}
+
+void tst_Connection::compressedReceive()
+{
+    ServerConnection c;
+    openConnection(c, kDeflateOffer);
+    // RFC 7692 §7.2.3.1: "Hello" compressed, then an uncompressed message on the same connection.
+    c.receive(bytes(makeFrame(std::string("\xf2\x48\xcd\xc9\xc9\x07\x00", 7), {.rsv1 = true}) + textFrame("plain")));
+    QCOMPARE(eventTexts(c.takeEvents()), (QStringList{"text(5): Hello [deflate]", "text(5): plain"}));
+
+    ServerConnection plain;
+    openConnection(plain);   // not negotiated: RSV1 is a protocol error (§5.2)
+    plain.receive(bytes(makeFrame(std::string("\xf2\x48\xcd\xc9\xc9\x07\x00", 7), {.rsv1 = true})));
+    QCOMPARE(eventTexts(plain.takeEvents()), QStringList{"failure ReservedBits 1002"});
+    QCOMPARE(int(plain.closeCode()), 1002);
+}
+
+QTEST_APPLESS_MAIN(tst_Connection)
+#include "tst_connection.moc"
