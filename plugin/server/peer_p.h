@@ -56,6 +56,7 @@ public:
     qint64 timerWhen = std::numeric_limits<qint64>::max();
     bool readyQueued = false;
     bool isDead() const { return m_phase == Phase::Dead; }
+    static qint64 steadyMicroseconds();
 
 private:
     enum class Phase : std::uint8_t {

@@ -27,6 +27,31 @@ namespace qws {
     message signal. disconnected() is emitted exactly once.
 */
 
+/*! \fn void qws::WebSocket::aboutToClose()
+    Emitted when the closing handshake starts (close(), or the peer's close frame). */
+/*! \fn void qws::WebSocket::disconnected()
+    Emitted exactly once, when the connection is gone. */
+/*! \fn void qws::WebSocket::stateChanged(QAbstractSocket::SocketState state)
+    Emitted when state() becomes \a state: ClosingState, then UnconnectedState. */
+/*! \fn void qws::WebSocket::errorOccurred(QAbstractSocket::SocketError error)
+    Emitted with \a error (RemoteHostClosedError when TCP ended without a closing handshake), just
+    before disconnected(). */
+/*! \fn void qws::WebSocket::textMessageReceived(const QString &message)
+    Emitted for each text \a message. */
+/*! \fn void qws::WebSocket::binaryMessageReceived(const QByteArray &message)
+    Emitted for each binary \a message. */
+/*! \fn void qws::WebSocket::textFrameReceived(const QString &frame, bool isLastFrame)
+    Emitted once per text message, as one \a frame with \a isLastFrame true (see the class notes). */
+/*! \fn void qws::WebSocket::binaryFrameReceived(const QByteArray &frame, bool isLastFrame)
+    Emitted once per binary message, as one \a frame with \a isLastFrame true. */
+/*! \fn void qws::WebSocket::pong(quint64 elapsedTime, const QByteArray &payload)
+    Emitted when a pong with \a payload arrives; \a elapsedTime is the milliseconds since the
+    matching ping() (0 for an unsolicited pong). Keepalive pongs are not signalled. */
+/*! \fn void qws::WebSocket::bytesWritten(qint64 bytes)
+    Emitted when the network took \a bytes more of this connection's output. */
+/*! \fn void qws::WebSocket::outboundQueueFull()
+    Emitted when a send…() would have passed WebSocketServer::maxOutboundQueue(); see OutboundPolicy. */
+
 WebSocketPrivate::WebSocketPrivate(std::shared_ptr<Channel> c)
     : channel(std::move(c))
 {

@@ -289,7 +289,8 @@ void WebSocketServerPrivate::processEvents()
 bool WebSocketServerPrivate::authorizeOrigin(const QString &origin)
 {
     const std::shared_ptr<const EngineConfig> current = config();
-    if (!current->allowedOrigins.isEmpty() && !current->allowedOrigins.contains(origin))
+    // RFC 6454 §6.2: scheme and host of a serialized origin are lowercase; compare without case.
+    if (!current->allowedOrigins.isEmpty() && !current->allowedOrigins.contains(origin, Qt::CaseInsensitive))
         return false;
     static const QMetaMethod signal = QMetaMethod::fromSignal(&WebSocketServer::originAuthenticationRequired);
     if (!q_ptr->isSignalConnected(signal))
