@@ -314,8 +314,6 @@ void QmlWebSocketServer::setAllowedOrigins(const QStringList &origins)
         QMutexLocker lock(&m_policy->mutex);
         m_policy->allowedOrigins = origins;
     }
-    if (m_engine)
-        m_engine->setAllowedOrigins(origins);
     Q_EMIT allowedOriginsChanged();
 }
 

@@ -212,6 +212,7 @@ private:
     bool m_restartPending = false;
     bool m_needsRestart = false;
     bool m_destroying = false;
+    bool m_inListen = false;
 };
 
 } // namespace qws

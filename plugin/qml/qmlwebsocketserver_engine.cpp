@@ -52,12 +52,16 @@ void QmlWebSocketServer::startListening()
     setFingerprint(tls.fingerprint);
 
     m_bridge->setOpen(true);
-    if (!m_engine->listen(address.value_or(QHostAddress(QHostAddress::Any)), quint16(m_port))) {
+    m_inListen = true; // the engine reports a failed listen() through serverError too: ours says it
+    const bool listening = m_engine->listen(address.value_or(QHostAddress(QHostAddress::Any)), quint16(m_port));
+    m_inListen = false;
+    if (!listening) {
         m_bridge->setOpen(false);
         QString why = m_engine->errorString();
         if (why.isEmpty())
             why = QStringLiteral("the engine gave no reason");
-        setError(ListenError, QStringLiteral("Cannot listen on %1 port %2: %3")
+        const bool tls = m_engine->error() == WebSocketProtocol::CloseCodeTlsHandshakeFailed;
+        setError(tls ? TlsError : ListenError, QStringLiteral("Cannot listen on %1 port %2: %3")
                                       .arg(m_host.isEmpty() ? QStringLiteral("any address") : m_host)
                                       .arg(m_port).arg(why));
         return;
@@ -102,7 +106,8 @@ void QmlWebSocketServer::createEngine()
     compression.enabled = m_compression;
     e->setCompression(compression);
     e->setMaxMessageSize(m_maxMessageSize);
-    e->setAllowedOrigins(allowedOrigins());
+    // allowedOrigins is not handed to the engine: its list compares case-sensitively; ours is
+    // applied in the origin handler below (same thread, same moment, before any QML handler).
 
     // Owner-thread signals: AutoConnection queues them if the engine emits from one of its threads.
     connect(e, &WebSocketServer::newConnection, this, &QmlWebSocketServer::takePendingConnections);
@@ -198,6 +203,8 @@ void QmlWebSocketServer::disconnectNotify(const QMetaMethod &signal)
 
 void QmlWebSocketServer::handleServerError(int closeCode)
 {
+    if (m_inListen)
+        return;
     QString text = m_engine ? m_engine->errorString() : QString();
     if (text.isEmpty())
         text = QStringLiteral("A client's handshake failed");

@@ -5,6 +5,7 @@
 #include <QtCore/QCryptographicHash>
 #include <QtCore/QFile>
 #include <QtCore/QProcess>
+#include <QtCore/QThread>
 #include <QtNetwork/QNetworkRequest>
 #include <QtNetwork/QSslCertificate>
 #include <QtNetwork/QTcpServer>
@@ -34,7 +35,7 @@ void TestClient::open()
         m_closeReason = s->closeReason();
         Q_EMIT changed();
     });
-    connect(s, &QWebSocket::errorOccurred, this, [this, s] {
+    connect(s, QOverload<QAbstractSocket::SocketError>::of(&QWebSocket::error), this, [this, s] {
         m_errorString = s->errorString();
         Q_EMIT changed();
     });
@@ -136,4 +137,25 @@ int TestHelper::occupiedPort()
     if (!server->listen(QHostAddress::Any, 0))
         return -1;
     return server->serverPort();
+}
+
+TestHelper::~TestHelper()
+{
+    for (QProcess *p : findChildren<QProcess *>()) {
+        p->kill();
+        p->waitForFinished(5000);
+    }
+}
+
+bool TestHelper::startProcess(const QString &program, const QStringList &arguments)
+{
+    auto *process = new QProcess(this);
+    process->setProcessChannelMode(QProcess::ForwardedChannels);
+    process->start(program, arguments);
+    return process->waitForStarted(10000);
+}
+
+void TestHelper::blockGuiThread(int ms)
+{
+    QThread::msleep(ms);
 }

@@ -81,6 +81,7 @@ class TestHelper : public QObject
 {
     Q_OBJECT
 public:
+    ~TestHelper() override;
     /// A fresh self-signed certificate + key (openssl req): {certificate, privateKey, fingerprint}
     /// as local paths and "AB:CD:…"; an empty map if openssl failed.
     Q_INVOKABLE QVariantMap makeCertificate(const QString &commonName = QStringLiteral("localhost"));
@@ -88,6 +89,10 @@ public:
     Q_INVOKABLE QString writeFile(const QString &name, const QString &text);
     /// A TCP port that something else (this helper) is listening on, to provoke "address in use".
     Q_INVOKABLE int occupiedPort();
+    /// Starts an independent process (killed when the helper goes); false if it did not start.
+    Q_INVOKABLE bool startProcess(const QString &program, const QStringList &arguments);
+    /// Blocks this (the GUI) thread for `ms`, so that engine threads run ahead of it.
+    Q_INVOKABLE void blockGuiThread(int ms);
 
 private:
     QTemporaryDir m_dir;

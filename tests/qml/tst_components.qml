@@ -11,6 +11,7 @@ TestCase {
     width: 400
     height: 400
     when: windowShown
+    visible: true // items under the test case take mouse clicks
 
     Component { id: serverComponent; WebSocketServer { } }
     Component { id: clientComponent; TestClient { } }

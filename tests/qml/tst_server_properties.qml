@@ -73,7 +73,7 @@ TestCase {
             {tag: "handshakeTimeout negative disables", prop: "handshakeTimeout", value: -1},
             {tag: "maxPendingConnections", value: 5},
             {tag: "serverName", value: "Kiosk/1.0"},
-            {tag: "listen", value: false},
+            {tag: "listen", value: true},
             {tag: "accepting", value: false},
             {tag: "supportedSubprotocols", value: ["chat", "v2.json"]},
             {tag: "compression", value: false},
@@ -152,10 +152,10 @@ TestCase {
         const s = createTemporaryObject(serverComponent, test)
         compare(s.url.toString().split(":")[1], "//localhost")
         s.host = "127.0.0.1"
-        tryVerify(() => s.url.toString().startsWith("ws://127.0.0.1:"), 5000, s.url)
+        tryVerify(() => s.url.toString().startsWith("ws://127.0.0.1:"), 5000, String(s.url))
         verify(s.listening)
         s.host = "::1"
-        tryVerify(() => s.url.toString().startsWith("ws://[::1]:"), 5000, s.url)
+        tryVerify(() => s.url.toString().startsWith("ws://[::1]:"), 5000, String(s.url))
     }
 
     function test_changesInOneTurnRestartOnce() {

@@ -5,6 +5,7 @@ import QtQuick
 import QtTest
 import QtWebSockets as QtWS
 import QuickWebSockets
+import QwsTest
 
 TestCase {
     id: test
@@ -82,6 +83,32 @@ TestCase {
         compare(errors.count, 1)
         compare(errorChanged.count, 1)
         compare(s.error, WebSocketServer.InvalidValueError)
+    }
+
+    function test_serverErrorFromTheEngine() {
+        // Five independent clients (python3-websockets) finish their handshakes while the GUI thread
+        // is blocked: one fits in the pending queue, the other four are refused by the engine,
+        // which reports each as serverError → HandshakeError.
+        const s = createTemporaryObject(serverComponent, test, {maxPendingConnections: 1})
+        const errors = spy(s, "serverError")
+        const script = "import asyncio, sys, websockets\n"
+            + "async def one(url):\n"
+            + "    try:\n"
+            + "        async with websockets.connect(url, open_timeout=10) as ws:\n"
+            + "            await asyncio.sleep(5)\n"
+            + "    except Exception:\n"
+            + "        pass\n"
+            + "async def main():\n"
+            + "    await asyncio.gather(*[one(sys.argv[1]) for _ in range(5)])\n"
+            + "asyncio.run(main())\n"
+        verify(Helper.startProcess("/usr/bin/python3", ["-c", script, s.url.toString()]))
+        Helper.blockGuiThread(3000)
+        tryVerify(() => errors.count >= 4, 5000, "serverError count " + errors.count)
+        compare(errors.signalArguments[0][0], WebSocketServer.HandshakeError)
+        compare(s.error, WebSocketServer.HandshakeError)
+        verify(s.errorString.indexOf("1006") >= 0, s.errorString)
+        tryCompare(s, "connectionCount", 1)
+        verify(s.listening) // a refused client is not a server failure
     }
 
     function test_pausedServerTakesNoClient() {

@@ -102,14 +102,19 @@ TestCase {
     function test_clientClose() {
         const t = setup()
         const w = t.socket
-        let code = -1, reason = "", stateAtEnd = -1
-        w.disconnected.connect(() => { code = w.closeCode; reason = w.closeReason; stateAtEnd = w.state })
+        let code = -1, reason = "", stateAtEnd = -1, lateSend = 0
+        w.disconnected.connect(() => {
+            code = w.closeCode
+            reason = w.closeReason
+            stateAtEnd = w.state
+            lateSend = w.sendTextMessage("too late")
+        })
         t.client.close(1000, "done")
         tryCompare(t.server, "connectionCount", 0)
         compare(code, 1000)
         compare(reason, "done")
         compare(stateAtEnd, WebSocket.Unconnected)
-        compare(w.sendTextMessage("too late"), -1)
+        compare(lateSend, -1)
     }
 
     function test_objectIsDeletedAfterDisconnect() {
