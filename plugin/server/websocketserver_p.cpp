@@ -251,8 +251,15 @@ void WebSocketServerPrivate::processEvents()
             return;
         switch (event.kind) {
         case ServerEvent::Kind::NewConnection: {
+            inFlight.fetch_sub(1, std::memory_order_acq_rel);
             auto *socket = WebSocketPrivate::create(std::move(event.channel));
+            if (closing) {
+                // Its handshake finished while close() ran: it gets 1001 like every other one.
+                delete socket;
+                break;
+            }
             pending.enqueue(socket);
+            pendingCount.fetch_add(1, std::memory_order_acq_rel);
             Q_EMIT q->newConnection();
             break;
         }
@@ -307,9 +314,13 @@ bool WebSocketServerPrivate::authorizeOrigin(const QString &origin)
 
 bool WebSocketServerPrivate::reservePending()
 {
-    const int limit = config()->maxPendingConnections;
-    if (pendingCount.fetch_add(1, std::memory_order_acq_rel) >= limit) {
-        pendingCount.fetch_sub(1, std::memory_order_acq_rel);
+    // Only what the server's thread has seen counts against maxPendingConnections: with the usual
+    // "take it in the newConnection() slot" pattern, QWebSocketServer (whose handshakes run on its
+    // own thread) never refuses a connection storm, so neither may we.
+    if (pendingCount.load(std::memory_order_acquire) >= config()->maxPendingConnections)
+        return false;
+    if (inFlight.fetch_add(1, std::memory_order_acq_rel) >= kMaxInFlight) {
+        inFlight.fetch_sub(1, std::memory_order_acq_rel);
         return false;
     }
     return true;

@@ -106,7 +106,12 @@ public:
     QQueue<WebSocket *> pending;
     std::shared_ptr<TlsContext> tls;
 
+    /// Sockets in `pending` (announced by newConnection(), not taken): what maxPendingConnections bounds.
     std::atomic<int> pendingCount{0};
+    /// Handshakes done on an engine thread that the server's thread has not seen yet; bounded like a
+    /// listen backlog so an owner thread that stalls during a connection storm cannot make it grow.
+    std::atomic<int> inFlight{0};
+    static constexpr int kMaxInFlight = 1024;
     std::atomic<int> openCount{0};
     std::atomic<quint64> tlsFailures{0};
 

@@ -37,6 +37,7 @@ private Q_SLOTS:
     void handshakeTimeout();
     void handshakeTimeoutDisabled();
     void maxPendingConnections();
+    void connectionStormTakenInSlotIsNotRefused();
     void pauseAndResumeAccepting();
     void nativeDescriptorHandover();
     void nativeDescriptorRejectsNonListening();
@@ -309,6 +310,27 @@ void tst_WebSocketServer::maxPendingConnections()
     QWebSocket late;
     QVERIFY(connectClient(late, server.serverUrl()));
     QTRY_COMPARE(newConnection.size(), 31);
+}
+
+void tst_WebSocketServer::connectionStormTakenInSlotIsNotRefused()
+{
+    // Engine threads finish handshakes faster than the server's thread hears of them; only sockets
+    // the server has announced and nobody took count against maxPendingConnections.
+    qws::WebSocketServer server(QString(), qws::WebSocketServer::NonSecureMode);
+    server.setWorkerThreadCount(2);
+    installEcho(server);
+    QSignalSpy serverError(&server, &qws::WebSocketServer::serverError);
+    QVERIFY(server.listen(QHostAddress::LocalHost));
+    std::vector<std::unique_ptr<RawClient>> clients;
+    for (int i = 0; i < 100; ++i) {   // all requests out before the server's thread runs once
+        clients.push_back(std::make_unique<RawClient>());
+        QVERIFY(clients.back()->connectTo(server.serverPort()));
+        QVERIFY(clients.back()->send(upgradeRequest()));
+    }
+    for (auto &client : clients)
+        QVERIFY2(client->readUntil("\r\n\r\n").startsWith("HTTP/1.1 101"), client->buffer().constData());
+    QTRY_COMPARE(server.connectionCount(), 100);
+    QVERIFY(serverError.isEmpty());
 }
 
 void tst_WebSocketServer::pauseAndResumeAccepting()
