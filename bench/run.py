@@ -30,7 +30,7 @@ DOCS_END = '<!-- END qws-load -->'
 SERVER_ORDER = ['echoserver', 'qml', 'qtref', 'raw']
 SERVER_TITLES = {
     'echoserver': 'QuickWebSockets C++ echoserver',
-    'qml': 'QuickWebSockets QML echo (qws-echo)',
+    'qml': 'QuickWebSockets QML echo (examples/echo, qws_echo)',
     'qtref': "Qt 6 QWebSocketServer (reference)",
     'raw': 'raw TCP echo (kernel floor)',
 }
@@ -86,7 +86,8 @@ def find_servers(a, env_qml):
     if not es and os.path.isdir(es_dir):
         cands = sorted(f for f in os.listdir(es_dir) if executable(os.path.join(es_dir, f)) and 'echo' in f)
         es = os.path.join(es_dir, cands[0]) if cands else None
-    qml = executable(a.qml_echo) or executable(os.path.join(b, 'examples', 'echo', 'qws-echo'))
+    qml = executable(a.qml_echo) or executable(os.path.join(b, 'examples', 'echo', 'qws_echo')) \
+        or executable(os.path.join(b, 'examples', 'echo', 'qws-echo'))
     paths = {
         'echoserver': es,
         'qml': qml,
@@ -108,7 +109,10 @@ def find_servers(a, env_qml):
             tls = ['--tls', '--cert', '{cert}', '--key', '{key}']
         elif name in ('echoserver', 'qml') and '--cert' in h and '--key' in h:
             tls = (['--tls'] if '--tls' in h else []) + ['--cert', '{cert}', '--key', '{key}']
-        found[name] = dict(bin=path, extra=extra, tls=tls, env=env, raw=name == 'raw')
+        # qws_echo takes its port as the only positional argument; the others take --port.
+        found[name] = dict(bin=path, extra=extra, tls=tls, env=env, raw=name == 'raw',
+                           port_args=(lambda port: [str(port)]) if name == 'qml' else
+                           (lambda port: ['--port', str(port)]))
     return found, notes
 
 
@@ -121,7 +125,7 @@ def free_port():
 class Server:
     def __init__(self, spec, pin, tls_files=None):
         self.port = free_port()
-        args = [spec['bin'], '--port', str(self.port)] + spec['extra']
+        args = [spec['bin']] + spec['port_args'](self.port) + spec['extra']
         if tls_files:
             args += [x.format(cert=tls_files[0], key=tls_files[1]) for x in spec['tls']]
         cmd = (['taskset', '-c', '0'] if pin else []) + args
@@ -278,7 +282,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--build-dir', default=os.path.join(ROOT, 'build'))
     p.add_argument('--echoserver', help='path of our C++ echo server (default: found under the build dir)')
-    p.add_argument('--qml-echo', help='path of qws-echo (default: <build>/examples/echo/qws-echo)')
+    p.add_argument('--qml-echo', help='path of the QML echo (default: <build>/examples/echo/qws_echo)')
     p.add_argument('--servers', default=','.join(SERVER_ORDER))
     p.add_argument('--workloads', default='echo64,pingpong,echo16k,echo16m,storm,tls_storm,deflate16k,idle')
     p.add_argument('--quick', action='store_true', help='seconds in total, small counts (the ctest smoke run)')

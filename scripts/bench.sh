@@ -14,7 +14,7 @@ if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
 fi
 targets=(qws_load raw_echo qtref_echo)
 available=$(cmake --build "$BUILD_DIR" --target help 2>/dev/null | sed -n 's/^\([A-Za-z0-9_.+-]*\): .*/\1/p')
-for t in echoserver qws-echoserver qws_echoserver qws-echo; do
+for t in echoserver qws_echo; do
   if grep -qx -- "$t" <<<"$available"; then targets+=("$t"); fi
 done
 cmake --build "$BUILD_DIR" --parallel "${QWS_JOBS:-$(nproc)}" --target "${targets[@]}"

@@ -15,6 +15,9 @@ namespace qwsload {
 
 class Conn;
 
+/// How long a closing connection waits for the server's TCP close before closing itself (not an error).
+inline constexpr std::uint64_t kCloseWaitNs = 2'000'000'000ull;
+
 /// What a worker gives its connections: settings, shared scratch space, counters, and the callbacks.
 struct ConnHost {
     virtual ~ConnHost() = default;

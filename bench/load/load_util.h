@@ -29,6 +29,7 @@ struct Options {
     std::uint64_t messages = 0; ///< 0: run for `duration`
     bool storm = false;
     int parallel = 50;
+    int ramp = 16;              ///< connects/handshakes in progress at once while opening (servers cap ~30)
     int idle = 0;               ///< > 0: idle workload with this many connections
     double hold = 30.0;
     bool deflate = false;

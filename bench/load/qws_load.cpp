@@ -172,8 +172,10 @@ void Worker::startConn(Conn &c)
 
 void Worker::startMore()
 {
-    // Bounded ramp: at most 256 connects/handshakes in progress per worker.
-    while (int(m_conns.size()) < m_target && pending() < 256) {
+    // Bounded ramp: at most --ramp connects/handshakes in progress (servers refuse beyond ~30 pending,
+    // QWebSocketServer's and our default maxPendingConnections).
+    const std::uint64_t ramp = std::uint64_t(std::max(1, opts->ramp / opts->threads));
+    while (int(m_conns.size()) < m_target && pending() < ramp) {
         m_conns.push_back(std::make_unique<Conn>(*this));
         startConn(*m_conns.back());
     }
@@ -186,7 +188,7 @@ void Worker::run()
     if (!storm()) {
         while (int(m_conns.size()) < m_target || pending() > 0) {
             startMore();
-            pump(10);
+            pump(5);
             if (nowNs() - t0 > std::uint64_t((opts->timeout + double(m_target) / 200.0) * 1e9))
                 break;
         }
@@ -273,7 +275,7 @@ void Worker::run()
     std::fprintf(code ? stderr : stdout,
                  "usage: qws_load --port P [--host 127.0.0.1] [--path /] [--conns N] [--inflight K]\n"
                  "  [--size BYTES] [--text|--binary|--json] [--duration S | --messages M] [--threads N]\n"
-                 "  [--pingpong] [--storm [--parallel P]] [--idle N [--hold S]] [--deflate] [--tls] [--raw]\n"
+                 "  [--pingpong] [--storm [--parallel P]] [--idle N [--hold S]] [--ramp N] [--deflate] [--tls] [--raw]\n"
                  "  [--server-pid PID] [--timeout S] [--label NAME]\n"
                  "Prints one JSON line. Exit status 1 on any connect, handshake, protocol or verification error.\n");
     std::exit(code);
@@ -305,6 +307,7 @@ Options parseArgs(int argc, char **argv)
         else if (a == "--pingpong") { o.conns = 1; o.inflight = 1; }
         else if (a == "--storm") o.storm = true;
         else if (a == "--parallel") o.parallel = std::atoi(next());
+        else if (a == "--ramp") o.ramp = std::max(1, std::atoi(next()));
         else if (a == "--idle") o.idle = std::atoi(next());
         else if (a == "--hold") o.hold = std::atof(next());
         else if (a == "--deflate") o.deflate = true;
