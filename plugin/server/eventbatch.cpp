@@ -5,6 +5,7 @@
 #include "worker_p.h"
 
 #include <QtCore/QCoreApplication>
+#include <QtCore/QObject>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -13,6 +14,45 @@
 #include <cstring>
 
 namespace qws {
+
+namespace {
+
+QEvent::Type flushEventType()
+{
+    static const QEvent::Type type = static_cast<QEvent::Type>(QEvent::registerEventType());
+    return type;
+}
+
+/// Per owner thread: worker wake-ups deferred while batches are handled.
+struct DeferredWakes {
+    int depth = 0;
+    bool flushPosted = false;
+    std::vector<std::shared_ptr<Channel>> channels;
+    std::unique_ptr<QObject> flusher;
+};
+thread_local DeferredWakes t_deferred;
+
+void flushDeferredWakes()
+{
+    t_deferred.flushPosted = false;
+    std::vector<std::shared_ptr<Channel>> channels = std::exchange(t_deferred.channels, {});
+    for (const std::shared_ptr<Channel> &channel : channels)
+        channel->wakeDeferred();
+}
+
+class WakeFlusher final : public QObject
+{
+public:
+    bool event(QEvent *event) override
+    {
+        if (event->type() != flushEventType())
+            return QObject::event(event);
+        flushDeferredWakes();
+        return true;
+    }
+};
+
+} // namespace
 
 SocketAddress SocketAddress::fromNative(const struct sockaddr *address)
 {
@@ -57,7 +97,7 @@ QEvent::Type Channel::batchEventType()
 
 // ---- engine side -------------------------------------------------------------------------------
 
-bool Channel::deliver(std::vector<InEvent> &events, qint64 bytes)
+bool Channel::deliver(std::vector<InEvent> &events, qint64 bytes, bool &queuePost)
 {
     std::lock_guard lock(m_mutex);
     if (m_inbox.empty())
@@ -67,7 +107,9 @@ bool Channel::deliver(std::vector<InEvent> &events, qint64 bytes)
     events.clear();
     m_inboxBytes += bytes;
     counters.inboundQueued.store(m_inboxBytes, std::memory_order_relaxed);
-    postLocked();
+    queuePost = !m_postQueued && !m_posted && m_claimed && m_target;
+    if (queuePost)
+        m_postQueued = true;
     if (m_inboxBytes > maxInboundQueue) {
         if (!m_readBlocked)
             counters.readPauses.fetch_add(1, std::memory_order_relaxed);
@@ -98,6 +140,13 @@ std::vector<OutCommand> Channel::takeCommands(bool &readBlocked)
     return std::exchange(m_outbox, {});
 }
 
+void Channel::flushPost()
+{
+    std::lock_guard lock(m_mutex);
+    m_postQueued = false;
+    postLocked();
+}
+
 void Channel::postLocked()
 {
     if (m_posted || !m_claimed || !m_target || m_inbox.empty())
@@ -111,7 +160,41 @@ void Channel::wakeWorkerLocked()
     if (m_queuedForWorker || !worker)
         return;
     m_queuedForWorker = true;
+    if (t_deferred.depth > 0) {
+        t_deferred.channels.push_back(shared_from_this());
+        return;
+    }
     worker->schedule(shared_from_this());
+}
+
+void Channel::wakeDeferred()
+{
+    std::lock_guard lock(m_mutex);
+    if (worker)
+        worker->schedule(shared_from_this());
+    else
+        m_queuedForWorker = false;
+}
+
+void Channel::beginOwnerBatch()
+{
+    ++t_deferred.depth;
+}
+
+void Channel::endOwnerBatch()
+{
+    --t_deferred.depth;
+    if (t_deferred.channels.empty() || t_deferred.flushPosted)
+        return;
+    if (t_deferred.channels.size() >= 256) {
+        flushDeferredWakes();
+        return;
+    }
+    // Same priority as the batch events: it runs after those already queued, before later ones.
+    if (!t_deferred.flusher)
+        t_deferred.flusher = std::make_unique<WakeFlusher>();
+    t_deferred.flushPosted = true;
+    QCoreApplication::postEvent(t_deferred.flusher.get(), new QEvent(flushEventType()));
 }
 
 // ---- owner side ----------------------------------------------------------------------------------

@@ -107,10 +107,13 @@ public:
     std::atomic<bool> userPaused{false};
 
     // ---- engine side ------------------------------------------------------------------------
-    /// Appends `events` (moved out) worth `bytes` of payload; posts a batch event when the target
-    /// is claimed and none is outstanding. Returns true when the inbound queue is now over its
-    /// limit: the caller stops reading and readBlocked stays set until the owner drains.
-    bool deliver(std::vector<InEvent> &events, qint64 bytes);
+    /// Appends `events` (moved out) worth `bytes` of payload. Returns true when the inbound queue is
+    /// now over its limit: the caller stops reading and readBlocked stays set until the owner drains.
+    /// `queuePost` is set when the caller must hand this channel to flushPost() (the worker does so
+    /// at the end of its loop iteration, so one iteration's events reach the owner in one wake-up).
+    bool deliver(std::vector<InEvent> &events, qint64 bytes, bool &queuePost);
+    /// Posts the batch event if the target is claimed and none is outstanding.
+    void flushPost();
     /// The worker lets go (socket closed): appends the final Disconnected event, forgets the worker.
     void finish(InEvent disconnected);
     /// Takes the owner's commands (worker thread); `readBlocked` tells whether the engine must still
@@ -130,6 +133,13 @@ public:
     bool submit(OutCommand &&command, qint64 charge = 0);
     /// Sets the owner's pause flag and wakes the engine; false when the engine has let go.
     bool setUserPaused(bool paused);
+    /// Brackets the owner's handling of one batch: worker wake-ups requested inside (a slot that
+    /// answers each message) are deferred to one event queued behind the batches already posted,
+    /// so the engine thread is woken once per round instead of once per message.
+    static void beginOwnerBatch();
+    static void endOwnerBatch();
+    /// Wakes the worker for a deferred request (owner thread).
+    void wakeDeferred();
     bool isFinished() const;
     qint64 undeliveredBytes() const;
 
@@ -147,6 +157,7 @@ private:
     QObject *m_target = nullptr;
     bool m_claimed = false;
     bool m_posted = false;
+    bool m_postQueued = false;
     bool m_readBlocked = false;
     bool m_finished = false;
     std::vector<OutCommand> m_outbox;

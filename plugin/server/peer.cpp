@@ -218,7 +218,10 @@ void Peer::flush()
         std::vector<InEvent> events(1);
         events.front().kind = InEvent::Kind::BytesWritten;
         events.front().number = qint64(written);
-        m_channel->deliver(events, 0);
+        bool queuePost = false;
+        m_channel->deliver(events, 0, queuePost);
+        if (queuePost)
+            m_worker.queuePost(m_channel);
     }
     if (m_out.isEmpty()) {
         m_out.compact();

@@ -37,11 +37,14 @@ void Peer::afterCore()
     collectOutput(false);
     auto &events = m_worker.scratchEvents();
     if (!events.empty()) {
-        if (m_channel && m_channel->deliver(events, bytes)) {
+        bool queuePost = false;
+        if (m_channel && m_channel->deliver(events, bytes, queuePost)) {
             m_inboundBlocked = true;
             qCDebug(lcServer) << "connection" << m_channel->info.id << "reading paused: owner behind by"
                               << bytes << "+ bytes";
         }
+        if (queuePost)
+            m_worker.queuePost(m_channel);
         events.clear();
     }
     flush();

@@ -7,6 +7,7 @@
 #include <QtCore/QCoreApplication>
 #include <QtCore/QMetaMethod>
 #include <QtCore/QPointer>
+#include <QtCore/QScopeGuard>
 
 #include <chrono>
 
@@ -142,6 +143,8 @@ void WebSocketPrivate::finish(const InEvent &event)
 void WebSocketPrivate::processBatch()
 {
     Q_Q(WebSocket);
+    Channel::beginOwnerBatch();
+    const auto end = qScopeGuard([] { Channel::endOwnerBatch(); });
     std::vector<InEvent> events = channel->takeEvents();
     QPointer<WebSocket> guard(q);
     for (const InEvent &event : events) {

@@ -17,6 +17,13 @@
 #include <QtCore/QThread>
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+#ifdef __GLIBC__
+#  include <malloc.h>
+#endif
 
 namespace qws {
 
@@ -102,10 +109,33 @@ void WebSocketServerPrivate::setError(WebSocketProtocol::CloseCode code, const Q
 
 // ---- the engine ----------------------------------------------------------------------------------
 
+/// Engine threads allocate every message in their own malloc arena and free it as soon as it is
+/// written; between two waves the arena is empty, and glibc's default (give memory back above
+/// 128 KiB free at the top, mmap above 128 KiB) makes each wave fault its pages in again: measured,
+/// 16 KiB echo ran at 1/7 of its speed. Keep up to 64 MiB free per arena and serve messages up to
+/// 32 MiB from the heap. Process-wide, once; QWS_MALLOC_TUNING=0 or any glibc.malloc tunable set by
+/// the user leaves malloc alone.
+static void tuneMallocOnce()
+{
+#ifdef __GLIBC__
+    static std::once_flag once;
+    std::call_once(once, [] {
+        const char *opt = std::getenv("QWS_MALLOC_TUNING");
+        const char *tunables = std::getenv("GLIBC_TUNABLES");
+        if ((opt && std::strcmp(opt, "0") == 0) || (tunables && std::strstr(tunables, "glibc.malloc")))
+            return;
+        mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+        mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+        qCDebug(lcServer) << "malloc tuned for the engine (QWS_MALLOC_TUNING=0 disables)";
+    });
+#endif
+}
+
 bool WebSocketServerPrivate::ensureEngine()
 {
     if (!workers.empty())
         return true;
+    tuneMallocOnce();
     const int count = qMax(1, workerThreadCount);
     for (int i = 0; i < count; ++i) {
         auto worker = std::make_unique<Worker>(*this, i);

@@ -190,10 +190,12 @@ void Worker::run()
             }
         }
         runTimers();
+        flushPosts();
         reapRetired();
         checkDrained();
     }
     abortAll();
+    flushPosts();
     reapRetired();
     if (m_listenPolled)
         ::epoll_ctl(m_epoll, EPOLL_CTL_DEL, m_listenFd, nullptr);
@@ -419,6 +421,13 @@ void Worker::runTimers()
         peer->timerWhen = std::numeric_limits<qint64>::max();
         peer->onTimer();
     }
+}
+
+void Worker::flushPosts()
+{
+    for (const std::shared_ptr<Channel> &channel : m_toPost)
+        channel->flushPost();
+    m_toPost.clear();
 }
 
 void Worker::reapRetired()

@@ -150,6 +150,8 @@ public:
     void scheduleTimer(Peer *peer, qint64 when);
     void markReady(Peer *peer);
     void retire(Peer *peer);
+    /// The channel has events for its owner: posted at the end of this loop iteration.
+    void queuePost(const std::shared_ptr<Channel> &channel) { m_toPost.push_back(channel); }
     bool shuttingDown() const { return m_shuttingDown; }
 
 private:
@@ -177,6 +179,7 @@ private:
     int nextTimeout();
     void runTimers();
     void reapRetired();
+    void flushPosts();
     void abortAll();
     void checkDrained();
     static qint64 monotonicMs();
@@ -203,6 +206,7 @@ private:
     std::uint32_t m_generation = 0;              // tells a reused slot's new peer from the old one
     std::vector<Peer *> m_ready;                 // peers with read budget left over (fairness)
     std::vector<Peer *> m_retired;
+    std::vector<std::shared_ptr<Channel>> m_toPost;
     std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> m_timers;
     int m_listenFd = -1;
     bool m_accepting = true;
