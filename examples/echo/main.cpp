@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // The echo example: loads Main.qml (a WebSocketServer), prints its URL on stdout, runs headless.
-//   qws_echo [port]      port: the argument, else $QWS_ECHO_PORT, else 8080; 0 picks a free one
+//   qws-echo [--port N | N]   port: the option or argument, else $QWS_ECHO_PORT, else 8080;
+//                             0 picks a free one
+#include <QtCore/QCommandLineParser>
 #include <QtCore/QTextStream>
 #include <QtGui/QGuiApplication>
 #include <QtQml/QQmlApplicationEngine>
@@ -24,9 +26,9 @@ public Q_SLOTS:
             QTextStream(stdout) << m_server->property("url").toUrl().toString() << Qt::endl;
         }
         if (!error.isEmpty())
-            QTextStream(stderr) << "qws_echo: " << error << Qt::endl;
+            QTextStream(stderr) << "qws-echo: " << error << Qt::endl;
         if (!listening && !error.isEmpty())
-            QCoreApplication::exit(1);
+            QCoreApplication::exit(1); // only once the event loop runs; main() checks before that
     }
 
 private:
@@ -44,13 +46,24 @@ int main(int argc, char *argv[])
         qputenv("QT_QPA_PLATFORM", "offscreen");
     QGuiApplication app(argc, argv);
 
-    QString portText = app.arguments().value(1, qEnvironmentVariable("QWS_ECHO_PORT"));
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("A WebSocket echo server declared in QML."));
+    parser.addHelpOption();
+    const QCommandLineOption portOption(QStringLiteral("port"),
+                                        QStringLiteral("TCP port (0: any free one; default 8080)."),
+                                        QStringLiteral("port"));
+    parser.addOption(portOption);
+    parser.addPositionalArgument(QStringLiteral("port"), QStringLiteral("Same as --port."), QStringLiteral("[port]"));
+    parser.process(app);
+    QString portText = parser.value(portOption);
+    if (portText.isEmpty())
+        portText = parser.positionalArguments().value(0, qEnvironmentVariable("QWS_ECHO_PORT"));
     if (portText.isEmpty())
         portText = QStringLiteral("8080");
     bool ok = false;
     const int port = portText.toInt(&ok);
     if (!ok || port < 0 || port > 65535) {
-        QTextStream(stderr) << "usage: qws_echo [port 0-65535]  (got \"" << portText << "\")" << Qt::endl;
+        QTextStream(stderr) << "qws-echo: the port must be 0-65535, not \"" << portText << "\"" << Qt::endl;
         return 2;
     }
 
@@ -65,7 +78,9 @@ int main(int argc, char *argv[])
     Reporter reporter(server);
     QObject::connect(server, SIGNAL(listeningChanged()), &reporter, SLOT(update()));
     QObject::connect(server, SIGNAL(errorChanged()), &reporter, SLOT(update()));
-    reporter.update(); // listening may have started inside load()
+    reporter.update(); // listening may have started, or failed, inside load()
+    if (!server->property("listening").toBool() && !server->property("errorString").toString().isEmpty())
+        return 1;
     return app.exec();
 }
 

@@ -20,7 +20,7 @@ async def check(url):
 
 
 def main():
-    proc = subprocess.Popen([sys.argv[1], "0"], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.argv[1], "--port", "0"], stdout=subprocess.PIPE, text=True)
     try:
         url = proc.stdout.readline().strip()
         assert url.startswith("ws://localhost:"), f"unexpected first line: {url!r}"

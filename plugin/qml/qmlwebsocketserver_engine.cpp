@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// qws::QmlWebSocketServer: the engine object, its signals, and the engine-thread → QML bridge.
+// qws::QmlWebSocketServer: the listen/restart life cycle, the engine object, its signals, and the
+// engine-thread → QML bridge.
 #include "qmlwebsocketserver.h"
 #include "qmlwebsocketserver_p.h"
 
@@ -8,6 +9,7 @@
 
 #include <QtNetwork/QSslPreSharedKeyAuthenticator>
 #include <QtQml/QQmlEngine>
+#include <QtQml/QQmlInfo>
 
 namespace qws {
 
@@ -16,6 +18,121 @@ bool OriginPolicy::originAllowed(const QString &origin)
     QMutexLocker lock(&mutex);
     return allowedOrigins.isEmpty() || allowedOrigins.contains(origin, Qt::CaseInsensitive);
 }
+
+// ---- life cycle ----------------------------------------------------------------------------------
+
+void QmlWebSocketServer::setError(Error error, const QString &text)
+{
+    qCWarning(lcQmlServer).noquote() << "WebSocketServer:" << text;
+    m_error = error;
+    m_errorString = text;
+    Q_EMIT errorChanged();
+    Q_EMIT serverError(error);
+}
+
+void QmlWebSocketServer::clearError()
+{
+    if (m_error == NoError)
+        return;
+    m_error = NoError;
+    m_errorString.clear();
+    Q_EMIT errorChanged();
+}
+
+void QmlWebSocketServer::rejectValue(const QString &text)
+{
+    qmlWarning(this) << text;
+    setError(InvalidValueError, text);
+}
+
+void QmlWebSocketServer::requestRestart()
+{
+    m_needsRestart = true;
+    if (!m_complete || m_restartPending || m_destroying)
+        return;
+    m_restartPending = true;
+    QMetaObject::invokeMethod(this, &QmlWebSocketServer::update, Qt::QueuedConnection);
+}
+
+void QmlWebSocketServer::update()
+{
+    m_restartPending = false;
+    if (!m_complete || m_destroying)
+        return;
+    if (!m_listen) {
+        m_needsRestart = false;
+        stopListening();
+        return;
+    }
+    if (m_listening && !m_needsRestart)
+        return;
+    m_needsRestart = false;
+    stopListening();
+    startListening();
+}
+
+void QmlWebSocketServer::setListening(bool listening, const QUrl &url)
+{
+    const bool urlChange = url != m_url;
+    const bool listeningChange = listening != m_listening;
+    m_url = url;
+    m_listening = listening;
+    if (urlChange)
+        Q_EMIT urlChanged();
+    if (listeningChange) {
+        Q_EMIT listeningChanged();
+        if (!listening)
+            Q_EMIT closed();
+    }
+}
+
+void QmlWebSocketServer::setFingerprint(const QString &fingerprint)
+{
+    if (fingerprint == m_fingerprint)
+        return;
+    m_fingerprint = fingerprint;
+    Q_EMIT certificateFingerprintChanged();
+}
+
+void QmlWebSocketServer::takePendingConnections()
+{
+    while (m_engine && !m_destroying) {
+        qws::WebSocket *socket = m_engine->nextPendingConnection();
+        if (!socket)
+            break;
+        auto *wrapper = new QmlWebSocket(socket);
+        // Owned by this element while open (see WebSocket's lifetime rule); never by the JS GC.
+        QQmlEngine::setObjectOwnership(wrapper, QQmlEngine::CppOwnership);
+        connect(wrapper, &QmlWebSocket::finished, this, &QmlWebSocketServer::dropSocket);
+        m_model->append(wrapper);
+        Q_EMIT connectionCountChanged();
+        Q_EMIT clientConnected(wrapper);
+    }
+}
+
+void QmlWebSocketServer::dropSocket(QmlWebSocket *socket)
+{
+    m_model->remove(socket);
+    Q_EMIT connectionCountChanged();
+    socket->deleteLater();
+}
+
+/*!
+    \qmlsignal WebSocketServer::clientConnected(WebSocket socket)
+    A client completed its handshake. \a socket is already in \l connections.
+*/
+/*!
+    \qmlsignal WebSocketServer::serverError(enumeration error)
+    \l error was set (see \l errorString).
+*/
+/*!
+    \qmlsignal WebSocketServer::acceptError(int socketError)
+    Accepting a connection failed; \a socketError is a QAbstractSocket::SocketError value.
+*/
+/*!
+    \qmlsignal WebSocketServer::closed()
+    \l listening went from true to false (close(), listen = false, a restart, or destruction).
+*/
 
 void QmlWebSocketServer::startListening()
 {

@@ -3,6 +3,8 @@
 #include "testclient.h"
 
 #include <QtCore/QCryptographicHash>
+#include <QtCore/QDeadlineTimer>
+#include <QtCore/QDir>
 #include <QtCore/QFile>
 #include <QtCore/QProcess>
 #include <QtCore/QThread>
@@ -10,6 +12,9 @@
 #include <QtNetwork/QSslCertificate>
 #include <QtNetwork/QTcpServer>
 #include <QtWebSockets/QWebSocketHandshakeOptions>
+
+#include <sys/resource.h>
+#include <unistd.h>
 
 static QString fingerprintOf(const QSslCertificate &certificate)
 {
@@ -141,6 +146,7 @@ int TestHelper::occupiedPort()
 
 TestHelper::~TestHelper()
 {
+    restoreOpenFiles();
     for (QProcess *p : findChildren<QProcess *>()) {
         p->kill();
         p->waitForFinished(5000);
@@ -155,7 +161,49 @@ bool TestHelper::startProcess(const QString &program, const QStringList &argumen
     return process->waitForStarted(10000);
 }
 
-void TestHelper::blockGuiThread(int ms)
+bool TestHelper::blockGuiThreadUntilFile(const QString &path, int timeoutMs)
 {
-    QThread::msleep(ms);
+    QDeadlineTimer deadline(timeoutMs);
+    while (!QFile::exists(path)) {
+        if (deadline.hasExpired())
+            return false;
+        QThread::msleep(20);
+    }
+    return true;
+}
+
+bool TestHelper::exhaustOpenFiles()
+{
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0)
+        return false;
+    int highest = 0;
+    const QStringList fds = QDir(QStringLiteral("/proc/self/fd")).entryList(QDir::Files | QDir::System);
+    for (const QString &fd : fds)
+        highest = qMax(highest, fd.toInt());
+    if (m_savedFileLimit == 0)
+        m_savedFileLimit = limit.rlim_cur;
+    limit.rlim_cur = rlim_t(highest + 1);
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0)
+        return false;
+    for (;;) { // the kernel hands out the lowest free number: take them all
+        const int fd = ::dup(0);
+        if (fd < 0)
+            break;
+        m_fillers.append(fd);
+    }
+    return true;
+}
+
+void TestHelper::restoreOpenFiles()
+{
+    for (int fd : std::as_const(m_fillers))
+        ::close(fd);
+    m_fillers.clear();
+    rlimit limit{};
+    if (m_savedFileLimit == 0 || ::getrlimit(RLIMIT_NOFILE, &limit) != 0)
+        return;
+    limit.rlim_cur = rlim_t(m_savedFileLimit);
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+    m_savedFileLimit = 0;
 }

@@ -91,11 +91,19 @@ public:
     Q_INVOKABLE int occupiedPort();
     /// Starts an independent process (killed when the helper goes); false if it did not start.
     Q_INVOKABLE bool startProcess(const QString &program, const QStringList &arguments);
-    /// Blocks this (the GUI) thread for `ms`, so that engine threads run ahead of it.
-    Q_INVOKABLE void blockGuiThread(int ms);
+    /// Lowers this process's soft RLIMIT_NOFILE to just above its highest open descriptor and fills
+    /// the free numbers below it, so the next accept() fails with EMFILE; restoreOpenFiles() undoes it. False if it failed.
+    Q_INVOKABLE bool exhaustOpenFiles();
+    Q_INVOKABLE void restoreOpenFiles();
+    /// A path in the helper's temporary directory (the file is not created).
+    Q_INVOKABLE QString tempPath(const QString &name) const { return m_dir.filePath(name); }
+    /// Blocks this (the GUI) thread until `path` exists or `timeoutMs` passed, so that engine
+    /// threads and other processes run ahead of it. Returns whether the file appeared.
+    Q_INVOKABLE bool blockGuiThreadUntilFile(const QString &path, int timeoutMs);
 
 private:
     QTemporaryDir m_dir;
     int m_serial = 0;
-    QObject *m_blocker = nullptr;
+    quint64 m_savedFileLimit = 0;
+    QList<int> m_fillers; // descriptors that fill the holes below the lowered limit
 };
