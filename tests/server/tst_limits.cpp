@@ -26,6 +26,7 @@ private Q_SLOTS:
     void outboundRejectSends();
     void outboundCloseConnection();
     void maxMessageSizeCloses1009();
+    void maxFrameSizeCloses1009();
     void keepAlivePingsIdleClients();
     void idleTimeoutCloses();
     void acceptErrorWhenOutOfDescriptors();
@@ -181,6 +182,26 @@ void tst_Limits::maxMessageSizeCloses1009()
     QTRY_COMPARE(client.state(), QAbstractSocket::UnconnectedState);
     QCOMPARE(client.closeCode(), QWebSocketProtocol::CloseCodeTooMuchData);
     QCOMPARE(echo.size(), 1);
+}
+
+void tst_Limits::maxFrameSizeCloses1009()
+{
+    qws::WebSocketServer server(QString(), qws::WebSocketServer::NonSecureMode);
+    server.setMaxFrameSize(500);
+    installEcho(server);
+    QVERIFY(server.listen(QHostAddress::LocalHost));
+    QWebSocket client;
+    client.setOutgoingFrameSize(400);   // a 1000-byte message in three frames: each within the limit
+    client.open(server.serverUrl());
+    QTRY_COMPARE(client.state(), QAbstractSocket::ConnectedState);
+    QSignalSpy echo(&client, &QWebSocket::binaryMessageReceived);
+    client.sendBinaryMessage(QByteArray(1000, 'f'));
+    QTRY_COMPARE(echo.size(), 1);
+    QCOMPARE(echo.at(0).at(0).toByteArray(), QByteArray(1000, 'f'));
+    client.setOutgoingFrameSize(600);   // now one frame is over the limit
+    client.sendBinaryMessage(QByteArray(1000, 'f'));
+    QTRY_COMPARE(client.state(), QAbstractSocket::UnconnectedState);
+    QCOMPARE(client.closeCode(), QWebSocketProtocol::CloseCodeTooMuchData);
 }
 
 void tst_Limits::keepAlivePingsIdleClients()
