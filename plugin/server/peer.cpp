@@ -258,6 +258,12 @@ void Peer::die(QAbstractSocket::SocketError error)
 {
     if (m_phase == Phase::Dead)
         return;
+    // Once the closing handshake is over (a close code was exchanged), how TCP ends — FIN, or a
+    // peer that resets right after its close frame — is no error.
+    const bool handshakeClosed = m_phase == Phase::Linger
+            || (m_core->state() == protocol::ServerConnection::State::Closed && m_core->closeCode() != 1006);
+    if (handshakeClosed)
+        error = QAbstractSocket::UnknownSocketError;
     m_phase = Phase::Dead;
     if (m_channel) {
         InEvent last;
