@@ -356,6 +356,68 @@ void QmlWebSocketServer::setPrivateKey(const QUrl &file)
 }
 
 /*!
+    \qmlproperty enumeration WebSocketServer::peerVerifyMode
+    Client certificates in secure mode: \c WebSocketServer.VerifyNone (default: not asked for),
+    \c QueryPeer (asked for; problems are reported through \l peerVerifyError() and \l sslErrors()
+    and the client still connects) or \c VerifyPeer (required, and must verify against
+    \l caCertificates). In secure mode, a change restarts the listener.
+*/
+void QmlWebSocketServer::setPeerVerifyMode(PeerVerifyMode mode)
+{
+    if (mode == m_peerVerifyMode)
+        return;
+    if (mode != VerifyNone && mode != QueryPeer && mode != VerifyPeer) {
+        rejectValue(QStringLiteral("peerVerifyMode: %1 is not VerifyNone, QueryPeer or VerifyPeer").arg(int(mode)));
+        return;
+    }
+    m_peerVerifyMode = mode;
+    Q_EMIT peerVerifyModeChanged();
+    if (m_secureMode == SecureMode)
+        requestRestart();
+}
+
+/*!
+    \qmlproperty url WebSocketServer::caCertificates
+    A PEM file of the certificate authorities that client certificates are verified against (with
+    \l peerVerifyMode \c VerifyPeer or \c QueryPeer); empty (default) uses the system's. Read when
+    listening starts; an unreadable file or one without certificates sets \c TlsError. In secure
+    mode, a change restarts the listener.
+*/
+void QmlWebSocketServer::setCaCertificates(const QUrl &file)
+{
+    if (file == m_caCertificates)
+        return;
+    if (!isLocalFileUrl(file)) {
+        rejectValue(QStringLiteral("caCertificates: %1 is not a local file").arg(file.toString()));
+        return;
+    }
+    m_caCertificates = file;
+    Q_EMIT caCertificatesChanged();
+    if (m_secureMode == SecureMode)
+        requestRestart();
+}
+
+/*!
+    \qmlproperty string WebSocketServer::preSharedKeyIdentityHint
+    TLS-PSK (TLS 1.2 PSK cipher suites) in secure mode: the identity hint sent to clients; empty
+    (default) sends none. Clients that choose a PSK suite are answered through
+    \l preSharedKeyAuthenticationRequired(). In secure mode, a change restarts the listener.
+*/
+void QmlWebSocketServer::setPreSharedKeyIdentityHint(const QString &hint)
+{
+    if (hint == m_pskHint)
+        return;
+    if (hint.toUtf8().size() > 128) {
+        rejectValue(QStringLiteral("preSharedKeyIdentityHint: longer than 128 bytes"));
+        return;
+    }
+    m_pskHint = hint;
+    Q_EMIT preSharedKeyIdentityHintChanged();
+    if (m_secureMode == SecureMode)
+        requestRestart();
+}
+
+/*!
     \qmlproperty string WebSocketServer::certificateFingerprint
     Read-only. In secure mode, the SHA-256 fingerprint of the certificate in use (given or
     generated), as colon-separated upper-case hex like \c{openssl x509 -fingerprint -sha256}.

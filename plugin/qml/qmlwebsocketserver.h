@@ -11,6 +11,7 @@
 #include <QtNetwork/QHostAddress>
 #include <QtNetwork/QSslConfiguration>
 #include <QtNetwork/QSslError>
+#include <QtNetwork/QSslSocket>
 #include <QtQml/QQmlParserStatus>
 #include <QtQml/qqmlregistration.h>
 
@@ -50,6 +51,12 @@ class QmlWebSocketServer : public QObject, public QQmlParserStatus
                NOTIFY allowedOriginsChanged FINAL)
     Q_PROPERTY(QUrl certificate READ certificate WRITE setCertificate NOTIFY certificateChanged FINAL)
     Q_PROPERTY(QUrl privateKey READ privateKey WRITE setPrivateKey NOTIFY privateKeyChanged FINAL)
+    Q_PROPERTY(PeerVerifyMode peerVerifyMode READ peerVerifyMode WRITE setPeerVerifyMode
+               NOTIFY peerVerifyModeChanged FINAL)
+    Q_PROPERTY(QUrl caCertificates READ caCertificates WRITE setCaCertificates
+               NOTIFY caCertificatesChanged FINAL)
+    Q_PROPERTY(QString preSharedKeyIdentityHint READ preSharedKeyIdentityHint
+               WRITE setPreSharedKeyIdentityHint NOTIFY preSharedKeyIdentityHintChanged FINAL)
     Q_PROPERTY(QString certificateFingerprint READ certificateFingerprint
                NOTIFY certificateFingerprintChanged FINAL)
     Q_PROPERTY(QUrl url READ url NOTIFY urlChanged FINAL)
@@ -66,6 +73,14 @@ public:
         NonSecureMode = qws::WebSocketServer::NonSecureMode,
     };
     Q_ENUM(SslMode)
+
+    /// Client certificates in secure mode; the values of QSslSocket::PeerVerifyMode.
+    enum PeerVerifyMode {
+        VerifyNone = QSslSocket::VerifyNone, ///< do not ask for one (default)
+        QueryPeer = QSslSocket::QueryPeer,   ///< ask; report problems (peerVerifyError, sslErrors), go on
+        VerifyPeer = QSslSocket::VerifyPeer, ///< require one that verifies against caCertificates
+    };
+    Q_ENUM(PeerVerifyMode)
 
     enum Error {
         NoError = 0,
@@ -111,6 +126,12 @@ public:
     void setCertificate(const QUrl &file);
     QUrl privateKey() const { return m_privateKey; }
     void setPrivateKey(const QUrl &file);
+    PeerVerifyMode peerVerifyMode() const { return m_peerVerifyMode; }
+    void setPeerVerifyMode(PeerVerifyMode mode);
+    QUrl caCertificates() const { return m_caCertificates; }
+    void setCaCertificates(const QUrl &file);
+    QString preSharedKeyIdentityHint() const { return m_pskHint; }
+    void setPreSharedKeyIdentityHint(const QString &hint);
     QString certificateFingerprint() const { return m_fingerprint; }
 
     QUrl url() const { return m_url; }
@@ -141,6 +162,9 @@ Q_SIGNALS:
     void allowedOriginsChanged();
     void certificateChanged();
     void privateKeyChanged();
+    void peerVerifyModeChanged();
+    void caCertificatesChanged();
+    void preSharedKeyIdentityHintChanged();
     void certificateFingerprintChanged();
     void urlChanged();
     void listeningChanged();
@@ -199,6 +223,9 @@ private:
     qint64 m_maxMessageSize = 64 * 1024 * 1024;
     QUrl m_certificate;
     QUrl m_privateKey;
+    PeerVerifyMode m_peerVerifyMode = VerifyNone;
+    QUrl m_caCertificates;
+    QString m_pskHint;
     QString m_fingerprint;
     QSslConfiguration m_generatedTls; // the self-signed certificate, kept across restarts
     QString m_generatedFingerprint;

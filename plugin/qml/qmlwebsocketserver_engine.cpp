@@ -153,6 +153,10 @@ void QmlWebSocketServer::startListening()
         } else {
             tls = loadTlsFiles(m_certificate, m_privateKey);
         }
+        if (tls.error.isEmpty()) {
+            applyPeerVerification(tls, int(m_peerVerifyMode), m_caCertificates);
+            tls.configuration.setPreSharedKeyIdentityHint(m_pskHint.toUtf8());
+        }
         if (!tls.error.isEmpty()) {
             setFingerprint(QString());
             setError(TlsError, tls.error);

@@ -48,6 +48,9 @@ struct TlsMaterial {
 };
 /// Reads a PEM/DER certificate chain and a PEM private key and checks that they belong together.
 TlsMaterial loadTlsFiles(const QUrl &certificate, const QUrl &privateKey);
+/// Adds the peer verification settings (mode, CA certificates from a PEM file) to `tls`; false
+/// with tls.error set if the file cannot be used.
+bool applyPeerVerification(TlsMaterial &tls, int peerVerifyMode, const QUrl &caCertificates);
 /// A self-signed certificate for localhost and 127.0.0.1/::1 (the engine's generator), or an error.
 TlsMaterial generateTlsMaterial();
 

@@ -138,6 +138,23 @@ TlsMaterial loadTlsFiles(const QUrl &certificateUrl, const QUrl &privateKeyUrl)
     return tls;
 }
 
+bool applyPeerVerification(TlsMaterial &tls, int peerVerifyMode, const QUrl &caCertificates)
+{
+    tls.configuration.setPeerVerifyMode(QSslSocket::PeerVerifyMode(peerVerifyMode));
+    if (caCertificates.isEmpty())
+        return true;
+    QByteArray data;
+    if (!readFile(caCertificates, "CA certificates", data, tls.error))
+        return false;
+    const QList<QSslCertificate> authorities = QSslCertificate::fromData(data, QSsl::Pem);
+    if (authorities.isEmpty()) {
+        tls.error = QStringLiteral("%1 holds no PEM certificate").arg(localFileName(caCertificates));
+        return false;
+    }
+    tls.configuration.setCaCertificates(authorities);
+    return true;
+}
+
 TlsMaterial generateTlsMaterial()
 {
     TlsMaterial tls;

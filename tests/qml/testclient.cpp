@@ -10,6 +10,9 @@
 #include <QtCore/QThread>
 #include <QtNetwork/QNetworkRequest>
 #include <QtNetwork/QSslCertificate>
+#include <QtNetwork/QSslCipher>
+#include <QtNetwork/QSslKey>
+#include <QtNetwork/QSslPreSharedKeyAuthenticator>
 #include <QtNetwork/QTcpServer>
 #include <QtWebSockets/QWebSocketHandshakeOptions>
 
@@ -64,6 +67,33 @@ void TestClient::open()
         ++m_pongCount;
         Q_EMIT changed();
     });
+    if (!m_clientCertificate.isEmpty()) {
+        QSslConfiguration configuration = QSslConfiguration::defaultConfiguration();
+        QFile cert(m_clientCertificate), key(m_clientKey);
+        if (cert.open(QIODevice::ReadOnly) && key.open(QIODevice::ReadOnly)) {
+            configuration.setLocalCertificateChain(QSslCertificate::fromData(cert.readAll(), QSsl::Pem));
+            configuration.setPrivateKey(QSslKey(key.readAll(), QSsl::Ec, QSsl::Pem));
+        }
+        s->setSslConfiguration(configuration);
+    }
+    if (!m_pskIdentity.isEmpty()) {
+        QSslConfiguration configuration = QSslConfiguration::defaultConfiguration();
+        QList<QSslCipher> psk;
+        for (const QSslCipher &cipher : QSslConfiguration::supportedCiphers()) {
+            if (cipher.name().startsWith(QLatin1String("PSK-")))
+                psk.append(cipher);
+        }
+        configuration.setCiphers(psk);
+        configuration.setProtocol(QSsl::TlsV1_2);
+        configuration.setPeerVerifyMode(QSslSocket::VerifyNone); // PSK: no certificate to verify
+        s->setSslConfiguration(configuration);
+        connect(s, &QWebSocket::preSharedKeyAuthenticationRequired, this,
+                [this](QSslPreSharedKeyAuthenticator *authenticator) {
+            m_pskIdentityHint = QString::fromUtf8(authenticator->identityHint());
+            authenticator->setIdentity(m_pskIdentity.toUtf8());
+            authenticator->setPreSharedKey(m_pskKey.toUtf8());
+        });
+    }
     QWebSocketHandshakeOptions options;
     options.setSubprotocols(m_subprotocols);
     s->open(QNetworkRequest(m_url), options);

@@ -21,6 +21,13 @@ class TestClient : public QObject
     Q_PROPERTY(QStringList subprotocols MEMBER m_subprotocols NOTIFY changed)
     /// wss: accept the server's certificate only if its SHA-256 fingerprint is this ("AB:CD:…").
     Q_PROPERTY(QString pinnedFingerprint MEMBER m_pinned NOTIFY changed)
+    /// wss: present this client certificate and key (PEM file paths).
+    Q_PROPERTY(QString clientCertificate MEMBER m_clientCertificate NOTIFY changed)
+    Q_PROPERTY(QString clientKey MEMBER m_clientKey NOTIFY changed)
+    /// wss with TLS-PSK only (TLS 1.2 PSK suites): this identity and key (key as UTF-8 text).
+    Q_PROPERTY(QString pskIdentity MEMBER m_pskIdentity NOTIFY changed)
+    Q_PROPERTY(QString pskKey MEMBER m_pskKey NOTIFY changed)
+    Q_PROPERTY(QString pskIdentityHint READ pskIdentityHint NOTIFY changed)
     Q_PROPERTY(bool connected READ isConnected NOTIFY changed)
     Q_PROPERTY(bool finished READ isFinished NOTIFY changed)
     Q_PROPERTY(int closeCode READ closeCode NOTIFY changed)
@@ -46,6 +53,7 @@ public:
     int binaryCount() const { return m_binaryCount; }
     QByteArray lastBinary() const { return m_lastBinary; }
     int pongCount() const { return m_pongCount; }
+    QString pskIdentityHint() const { return m_pskIdentityHint; }
 
     Q_INVOKABLE void open();
     Q_INVOKABLE void sendText(const QString &text);
@@ -63,6 +71,11 @@ private:
     QString m_origin;
     QStringList m_subprotocols;
     QString m_pinned;
+    QString m_clientCertificate;
+    QString m_clientKey;
+    QString m_pskIdentity;
+    QString m_pskKey;
+    QString m_pskIdentityHint;
     bool m_connected = false;
     bool m_finished = false;
     int m_closeCode = 0;

@@ -11,6 +11,19 @@ TestCase {
     name: "Secure"
 
     Component { id: serverComponent; WebSocketServer { secureMode: WebSocketServer.SecureMode } }
+    Component {
+        id: pskServerComponent
+        WebSocketServer {
+            property var identities: []
+            secureMode: WebSocketServer.SecureMode
+            preSharedKeyIdentityHint: "kiosk"
+            onPreSharedKeyAuthenticationRequired: authenticator => {
+                identities = identities.concat([authenticator.identity])
+                if (authenticator.identity === "device-7")
+                    authenticator.preSharedKey = new Uint8Array([115, 101, 115, 97, 109, 101]).buffer // "sesame"
+            }
+        }
+    }
     Component { id: clientComponent; TestClient { } }
     Component { id: spyComponent; SignalSpy { } }
 
@@ -129,6 +142,78 @@ TestCase {
         tryCompare(s, "listening", true)
         compare(s.error, WebSocketServer.NoError)
         compare(s.certificateFingerprint, good.fingerprint)
+    }
+
+    function test_queryPeerReportsClientCertificateProblems() {
+        const s = createTemporaryObject(serverComponent, test, {peerVerifyMode: WebSocketServer.QueryPeer})
+        verify(s.listening, s.errorString)
+        const verifyErrors = spy(s, "peerVerifyError")
+        const sslErrors = spy(s, "sslErrors")
+        const own = Helper.makeCertificate("client.example") // self-signed: verifies against nothing
+        const c = createTemporaryObject(clientComponent, test,
+                                        {url: s.url, pinnedFingerprint: s.certificateFingerprint,
+                                         clientCertificate: own.certificate, clientKey: own.privateKey})
+        c.open()
+        tryCompare(c, "connected", true, 10000) // QueryPeer reports, and lets the client in
+        tryVerify(() => sslErrors.count === 1, 5000)
+        verify(verifyErrors.count >= 1)
+        const errors = sslErrors.signalArguments[0][0]
+        verify(errors.length >= 1)
+        verify(typeof errors[0].error === "number" && errors[0].error > 0)
+        verify(errors[0].errorString.length > 0)
+        compare(verifyErrors.signalArguments[0][0].error, errors[0].error)
+    }
+
+    function test_verifyPeer() {
+        const own = Helper.makeCertificate("client.example")
+        const s = createTemporaryObject(serverComponent, test,
+                                        {peerVerifyMode: WebSocketServer.VerifyPeer,
+                                         caCertificates: own.certificate})
+        verify(s.listening, s.errorString)
+        const trusted = createTemporaryObject(clientComponent, test,
+                                              {url: s.url, pinnedFingerprint: s.certificateFingerprint,
+                                               clientCertificate: own.certificate, clientKey: own.privateKey})
+        trusted.open()
+        tryCompare(trusted, "connected", true, 10000)
+        const anonymous = createTemporaryObject(clientComponent, test,
+                                                {url: s.url, pinnedFingerprint: s.certificateFingerprint})
+        anonymous.open()
+        tryVerify(() => anonymous.errorString.length > 0 || anonymous.finished, 10000)
+        verify(!anonymous.connected)
+        compare(s.connectionCount, 1)
+    }
+
+    function test_badCaCertificates() {
+        const garbage = Helper.writeFile("garbage-ca.pem", "nothing here\n")
+        const s = createTemporaryObject(serverComponent, test,
+                                        {peerVerifyMode: WebSocketServer.VerifyPeer, caCertificates: garbage})
+        compare(s.error, WebSocketServer.TlsError)
+        verify(s.errorString.indexOf("no PEM certificate") >= 0, s.errorString)
+        verify(!s.listening)
+    }
+
+    function test_preSharedKey() {
+        const s = createTemporaryObject(pskServerComponent, test)
+        verify(s.listening, s.errorString)
+        const asked = spy(s, "preSharedKeyAuthenticationRequired")
+        const good = createTemporaryObject(clientComponent, test,
+                                           {url: s.url, pskIdentity: "device-7", pskKey: "sesame"})
+        good.open()
+        tryCompare(good, "connected", true, 10000)
+        compare(good.pskIdentityHint, "kiosk")
+        const bad = createTemporaryObject(clientComponent, test,
+                                          {url: s.url, pskIdentity: "device-7", pskKey: "wrong"})
+        bad.open()
+        tryVerify(() => bad.errorString.length > 0 || bad.finished, 10000)
+        verify(!bad.connected)
+        const stranger = createTemporaryObject(clientComponent, test,
+                                               {url: s.url, pskIdentity: "stranger", pskKey: "sesame"})
+        stranger.open()
+        tryVerify(() => stranger.errorString.length > 0 || stranger.finished, 10000)
+        verify(!stranger.connected)
+        compare(asked.count, 3)
+        compare(s.identities, ["device-7", "device-7", "stranger"])
+        compare(s.connectionCount, 1)
     }
 
     function test_nonSecureIgnoresFiles() {

@@ -44,6 +44,9 @@ TestCase {
         compare(s.allowedOrigins.length, 0)
         compare(s.certificate.toString(), "")
         compare(s.privateKey.toString(), "")
+        compare(s.peerVerifyMode, WebSocketServer.VerifyNone)
+        compare(s.caCertificates.toString(), "")
+        compare(s.preSharedKeyIdentityHint, "")
         compare(s.certificateFingerprint, "")
         compare(s.error, WebSocketServer.NoError)
         compare(s.errorString, "")
@@ -81,6 +84,9 @@ TestCase {
             {tag: "allowedOrigins", value: ["https://a.example", "http://localhost:3000"]},
             {tag: "certificate", value: "/nonexistent/cert.pem"},
             {tag: "privateKey", value: "file:///nonexistent/key.pem"},
+            {tag: "peerVerifyMode", value: WebSocketServer.QueryPeer},
+            {tag: "caCertificates", value: "/nonexistent/ca.pem"},
+            {tag: "preSharedKeyIdentityHint", value: "kiosk"},
         ]
     }
 
@@ -116,6 +122,9 @@ TestCase {
             {tag: "empty origin", prop: "allowedOrigins", value: ["https://ok.example", ""]},
             {tag: "certificate over http", prop: "certificate", value: "http://example.com/cert.pem"},
             {tag: "privateKey over https", prop: "privateKey", value: "https://example.com/key.pem"},
+            {tag: "peerVerifyMode not a mode", prop: "peerVerifyMode", value: 9},
+            {tag: "caCertificates over ftp", prop: "caCertificates", value: "ftp://example.com/ca.pem"},
+            {tag: "identity hint too long", prop: "preSharedKeyIdentityHint", value: "h".repeat(129)},
         ]
     }
 
