@@ -488,6 +488,7 @@ def start_server(argv: list):
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err, env=env)
     line = b""
     end = time.monotonic() + 20
+    listen_seen = None
     while time.monotonic() < end and b"\n" not in line:
         r, _, _ = select.select([proc.stdout], [], [], 0.2)
         if r:
@@ -497,7 +498,18 @@ def start_server(argv: list):
             line += chunk
         elif proc.poll() is not None:
             break
-    url = line.split(b"\n")[0].decode().strip()
+        elif listening_port(proc.pid):
+            # Listening but silent: give it a few seconds to print, then go on with the port from /proc.
+            listen_seen = listen_seen or time.monotonic()
+            if time.monotonic() - listen_seen > 5:
+                break
+    url = line.split(b"\n")[0].decode(errors="replace").strip()
+    if not url.startswith("ws") and proc.poll() is None:
+        port = listening_port(proc.pid)
+        if port:
+            print(f"WARNING: the server printed no URL on stdout (got {line!r}); it listens on port {port} "
+                  "(found in /proc), running against that", flush=True)
+            url = f"ws://127.0.0.1:{port}"
     if not url.startswith("ws"):
         proc.kill()
         err.seek(0)
@@ -505,6 +517,25 @@ def start_server(argv: list):
     threading.Thread(target=lambda: proc.stdout.read(), daemon=True).start()   # keep its stdout drained
     host, port = parse_url(url)
     return proc, host, port, err
+
+
+def listening_port(pid: int):
+    """The TCP port a process listens on (Linux /proc), for servers that do not print their URL."""
+    try:
+        inodes = set()
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with open(table) as f:
+                for row in f.readlines()[1:]:
+                    cols = row.split()
+                    if cols[3] == "0A" and cols[9] in inodes:    # TCP_LISTEN
+                        return int(cols[1].rsplit(":", 1)[1], 16)
+    except OSError:
+        return None
+    return None
 
 
 def parse_url(url: str):
