@@ -23,7 +23,9 @@ namespace qws {
     \l disconnected() is emitted, then the object leaves the \c connections model and is deleted at
     the next turn of the event loop (\c deleteLater). JavaScript references to it become \c null
     then: copy \l closeCode, \l closeReason or the counters in \c onDisconnected if you need them
-    later. Destroying the server closes every open WebSocket with 1001 (Going Away) and deletes it.
+    later. Destroying the server closes every open WebSocket with 1001 (Going Away) and deletes it
+    at once (without \l disconnected()); a server restart (see WebSocketServer) closes them with 1001
+    too, and they go the usual way: \l disconnected(), then deletion.
 
     Handshake properties (\l id, \l peerAddress, \l origin, \l headers, ...) are constant. The
     counters are read live from the engine whenever a script reads them; their change signal is

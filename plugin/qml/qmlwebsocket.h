@@ -81,7 +81,10 @@ public:
     ConnectionStats stats() const;
     /// Called by the connection model's ≤ 10 Hz timer when it saw the counters move.
     void notifyCountersChanged() { Q_EMIT countersChanged(); }
-    /// The engine connection, for the server element (nullptr after disconnect).
+    /// The server element ends this handle when its engine goes away (secure mode switched):
+    /// reports disconnected() (and finished()) now if it has not yet.
+    void terminate() { handleDisconnected(); }
+    /// The engine connection, for the server element.
     qws::WebSocket *engineSocket() const { return m_socket.get(); }
 
     Q_INVOKABLE double sendTextMessage(const QString &message);

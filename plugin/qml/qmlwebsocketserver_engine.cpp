@@ -293,15 +293,11 @@ void QmlWebSocketServer::destroyEngine()
     if (!m_engine)
         return;
     m_bridge->setOpen(false);
-    // Connections of this engine cannot outlive it: close them (1001) and let them go now.
-    const QList<QmlWebSocket *> sockets = m_model->sockets();
-    for (QmlWebSocket *s : sockets) {
-        s->disconnect(this);
-        m_model->remove(s);
-    }
-    if (!sockets.isEmpty() && !m_destroying)
-        Q_EMIT connectionCountChanged();
-    qDeleteAll(sockets); // ~QmlWebSocket closes with 1001 if still open
+    // Connections of this engine end with it (stopListening() already sent them 1001): each reports
+    // disconnected() now and leaves the model; the handles are deleted later and stay valid until
+    // then (the engine keeps taken sockets as valid, unconnected objects).
+    for (QmlWebSocket *s : m_model->sockets())
+        s->terminate();
     m_engine->disconnect(this);
     m_engine.reset();
 }

@@ -65,11 +65,16 @@ TestCase {
     function test_secureModeSwitchDropsClients() {
         const s = createTemporaryObject(serverComponent, test)
         const list = clients(s, 2)
+        let disconnected = 0
+        for (let i = 0; i < 2; ++i)
+            s.connections.get(i).disconnected.connect(() => ++disconnected)
         s.secureMode = WebSocketServer.SecureMode
         for (let i = 0; i < list.length; ++i) {
             tryCompare(list[i], "finished", true, 5000)
             compare(list[i].closeCode, 1001)
         }
         tryCompare(s, "connectionCount", 0)
+        compare(disconnected, 2) // the handles reported their end before going
+        verify(s.url.toString().startsWith("wss://"))
     }
 }
