@@ -38,9 +38,14 @@ RSV1, RSV2, RSV3 = 4, 2, 1   # values of the `rsv` argument (bits 6, 5, 4 of the
 
 ENGINE_DEFAULT_LIMIT = 64 * 1024 * 1024   # plugin/server: maxMessageSize / maxFrameSize default
 
-# Known engine bugs: case id → bug reference. The runner reports these as "expected failure" and FAILS
-# the run if one of them passes (so the list cannot rot). Keep it as short as possible.
+# Known engine bugs: "<group>.<slug>" (the case id without its number) → the bug. The runner reports these
+# as "expected failure (bug …)" and FAILS the run if one of them passes (so the list cannot rot).
+# Keep it as short as possible.
 KNOWN_FAILURES: dict[str, str] = {
+    # protocol/deflate.cpp formatDeflateResponse() leaves out server_max_window_bits when it is 15, even when
+    # the client offered server_max_window_bits=15; RFC 7692 §7.1.2.1 accepts such an offer "by including"
+    # the parameter (same or smaller value) in the response.
+    "deflate.smwb-15-in-response": "bug: server_max_window_bits=15 offered but left out of the response",
 }
 
 _rng = random.Random(6455)   # deterministic masking keys and payloads: runs are reproducible
@@ -184,7 +189,7 @@ class Http:
 
 @dataclass
 class Case:
-    id: str
+    id: str                             # "<group>.<n>.<slug>"
     group: str
     title: str
     steps: list
@@ -193,6 +198,7 @@ class Case:
     protocols: Optional[list] = None    # Sec-WebSocket-Protocol headers of the default request
     handshake: Optional[Http] = None    # the expected answer of the default request (default 101)
     chunk_request: Optional[int] = None
+    slug: str = ""
     heavy: bool = False                 # run alone, after the others, with a 10 s budget (64 MiB transfers)
 
 
@@ -205,7 +211,7 @@ class Catalogue:
     def add(self, group: str, slug: str, title: str, steps: list, **kw) -> None:
         n = self.counters.get(group, 0) + 1
         self.counters[group] = n
-        self.cases.append(Case(f"{group}.{n}.{slug}", group, title, steps, **kw))
+        self.cases.append(Case(f"{group}.{n}.{slug}", group, title, steps, slug=slug, **kw))
 
 
 def echo(opcode: int, payload: bytes, **kw) -> list:
@@ -272,6 +278,10 @@ def _framing(c: Catalogue) -> None:
           [Send(frame(BINARY, binary_payload(200), form=64)), Close(1002)])
     c.add(g, "nonminimal-16-for-125", "RFC 6455 §5.2: length 125 in the 16-bit form (not minimal) → 1002",
           [Send(frame(BINARY, binary_payload(125), form=16)), Close(1002)])
+    c.add(g, "nonminimal-16-for-0", "RFC 6455 §5.2: an empty frame with a 16-bit length (not minimal) → 1002",
+          [Send(frame(TEXT, b"", form=16)), Close(1002)])
+    c.add(g, "nonminimal-64-for-65535", "RFC 6455 §5.2: length 65535 in the 64-bit form (not minimal) → 1002",
+          [Send(frame(BINARY, b"", length=65535, form=64)), Close(1002)])
     c.add(g, "length-msb", "RFC 6455 §5.2: a 64-bit length with its most significant bit set → 1002",
           [Send(frame(BINARY, b"", length=(1 << 63) + 5, form=64)), Close(1002)])
     c.add(g, "length-all-ones", "RFC 6455 §5.2: 64-bit length 0xFFFFFFFFFFFFFFFF (MSB set) → 1002",
@@ -430,6 +440,9 @@ def _fragmentation(c: Catalogue) -> None:
     big = binary_payload(200000, 9)
     c.add(g, "large-fragments", "RFC 6455 §5.4: 200000 bytes in 4 fragments of 50000 (16/64-bit lengths)",
           [Send(fragments(BINARY, chop(big, 50000))), Msg(BINARY, big)])
+    many = text_payload(3000, 11)
+    c.add(g, "3000-fragments", "RFC 6455 §5.4: a text message in 3000 one-byte fragments is echoed whole",
+          [Send(fragments(TEXT, chop(many, 1))), Msg(TEXT, many)])
     c.add(g, "fragment-bytewise-writes", "RFC 6455 §5.4: 3 fragments written one byte at a time",
           [Send(fragments(TEXT, [b"slow", b" and ", b"steady"]), chunk=1), Msg(TEXT, b"slow and steady")])
 
@@ -741,6 +754,14 @@ def _handshake(c: Catalogue) -> None:
                _req(BASE + [b"X-Long: " + b"l" * 9000]), 400)
     add_status("too-many-headers", "engine limit: 120 header fields → 400",
                _req(BASE + [b"X-H%d: v" % i for i in range(120)]), 400)
+    add_status("bad-header-name", "RFC 7230 §3.2: a header name that is not a token (contains a space) → 400",
+               _req(BASE + [b"X Bad: 1"]), 400)
+    add_status("double-space-request-line", "RFC 7230 §3.1.1: two spaces in the request-line → 400",
+               _req([b"GET  /chat HTTP/1.1"] + BASE[1:]), 400)
+    add_status("lowercase-http", "RFC 7230 §2.6: HTTP-name is case-sensitive (http/1.1) → 400",
+               _req([b"GET /chat http/1.1"] + BASE[1:]), 400)
+    add_status("nul-in-target", "RFC 7230 §3.1.1: a NUL byte in the request-target → 400",
+               _req([b"GET /ch\x00at HTTP/1.1"] + BASE[1:]), 400)
     add_status("bad-extension-syntax", "RFC 6455 §9.1: malformed Sec-WebSocket-Extensions → 400",
                _req(BASE + [b"Sec-WebSocket-Extensions: permessage-deflate; ;"]), 400)
     add_status("bad-protocol-syntax", "RFC 6455 §4.1/§11.3.4: subprotocol not a token (chat/1) → 400",
@@ -842,6 +863,11 @@ def _deflate(c: Catalogue, limits: dict) -> None:
         offer = _offer(False, False, None, bits)
         c.add(g, f"cmwb-{bits}", f"RFC 7692 §7.1.2.2: client_max_window_bits={bits}: messages with that window",
               deflate_probe(), extensions=offer, handshake=Http(101, check=deflate_checker(offer)))
+    for bits in (15, 12):
+        offer = f"permessage-deflate; server_max_window_bits={bits}"
+        c.add(g, f"smwb-{bits}-in-response", f"RFC 7692 §7.1.2.1 (strict): a server accepting an offer with "
+              f"server_max_window_bits={bits} does so by including server_max_window_bits (≤ {bits}) in its response",
+              deflate_probe(), extensions=offer, handshake=Http(101, check=_smwb_included(bits)))
     c.add(g, "quoted-value", "RFC 6455 §9.1/RFC 7692 §7.1: server_max_window_bits=\"10\" (quoted-string) accepted",
           deflate_probe(), extensions='permessage-deflate; server_max_window_bits="10"',
           handshake=Http(101, check=deflate_checker("permessage-deflate; server_max_window_bits=10")))
@@ -1020,6 +1046,19 @@ def parse_extensions(values: list) -> list:
 
 def offer_params(offer: str) -> dict:
     return parse_extensions([offer])[0][1]
+
+
+def _smwb_included(bits: int) -> Callable[[dict], Optional[str]]:
+    def check(headers: dict) -> Optional[str]:
+        exts = parse_extensions(headers.get("sec-websocket-extensions", []))
+        if len(exts) != 1 or exts[0][0] != "permessage-deflate":
+            return f"expected permessage-deflate accepted, got {exts!r}"
+        value = exts[0][1].get("server_max_window_bits", "absent")
+        if value is None or value == "absent" or not value.isdigit() or not 8 <= int(value) <= bits:
+            return (f"§7.1.2.1: response must include server_max_window_bits=8..{bits}, got {value} "
+                    f"in {headers.get('sec-websocket-extensions')}")
+        return None
+    return check
 
 
 def deflate_checker(offer: str) -> Callable[[dict], Optional[str]]:
