@@ -551,6 +551,11 @@ def _utf8(c: Catalogue) -> None:
         c.add(g, f"failfast-partial-frame-{slug}", f"RFC 6455 §8.1 fail fast: one {len(body)}-byte frame of which "
               f"only the first {len(head)} bytes (with {slug}) are sent → 1007 before the frame ends",
               [Send(frame(TEXT, body)[:6 + 2 + len(head)]), Close(1007)])
+    for slug, data in (("kosme", KOSME), ("emoji", "😀👍🏽".encode()), ("4byte-max", b"\xf4\x8f\xbf\xbf")):
+        c.add(g, f"valid-{slug}-split-writes", f"RFC 6455 §8.1: one text frame ({slug}) written one byte at a time "
+              "(code points split across TCP reads) is echoed", [Send(frame(TEXT, data * 3), chunk=1), Msg(TEXT, data * 3)])
+    c.add(g, "invalid-split-writes", "RFC 6455 §8.1: a surrogate split across TCP writes inside one frame → 1007",
+          [Send(frame(TEXT, b"ab\xed\xa0\x80cd"), chunk=1), Close(1007)])
     c.add(g, "binary-not-validated", "RFC 6455 §5.6: binary messages carry any bytes (no UTF-8 check)",
           echo(BINARY, b"\xed\xa0\x80\xff\xfe\xc0\x80"))
 
@@ -581,6 +586,8 @@ def _close(c: Catalogue) -> None:
           [Send(frame(CLOSE, b"\x03")), Close(1002)])
     c.add(g, "reason-max", "RFC 6455 §5.5: close 1000 with a 123-byte reason (125-byte payload) is echoed",
           [Send(close_frame(1000, b"r" * 123)), Close(1000)])
+    c.add(g, "reason-max-multibyte", "RFC 6455 §5.5: a 123-byte reason of 41 three-byte code points is accepted",
+          [Send(close_frame(1000, "€".encode() * 41)), Close(1000)])
     c.add(g, "reason-too-long", "RFC 6455 §5.5: close with a 124-byte reason (126-byte payload) → 1002",
           [Send(close_frame(1000, b"r" * 124)), Close(1002)])
     c.add(g, "reason-invalid-utf8", "RFC 6455 §5.5.1/§8.1: close reason with invalid UTF-8 → 1007",
@@ -729,6 +736,8 @@ def _handshake(c: Catalogue) -> None:
     for v in (b"8", b"12", b"14", b"0", b"abc", b"13, 8"):
         add_status(f"version-{v.decode().replace(', ', '-')}", f"RFC 6455 §4.4: Sec-WebSocket-Version: {v.decode()} → "
                    "426 with Sec-WebSocket-Version: 13", _replace(b"Sec-WebSocket-Version", v), 426, headers=v426)
+    add_status("version-leading-zero", "RFC 6455 §4.2.1 item 6/§4.4: Sec-WebSocket-Version: 013 is not 13 → 426",
+               _replace(b"Sec-WebSocket-Version", b"013"), 426, headers=v426)
     add_status("two-versions", "RFC 6455 §11.3.5: Sec-WebSocket-Version twice → 426",
                _req(BASE + [b"Sec-WebSocket-Version: 8"]), 426, headers=v426)
     for m in (b"POST", b"PUT", b"HEAD", b"DELETE", b"get"):

@@ -241,15 +241,15 @@ class Conn:
         try:
             # Small output steps: zlib checks a back-reference against its window plus the output of the
             # current call, so only short calls catch a server that reaches beyond the negotiated window.
-            out = []
-            d_obj = self.decompressor
+            dec = self.decompressor
             pending = data + b"\x00\x00\xff\xff"
-            while pending and not d_obj.eof:
-                out.append(d_obj.decompress(pending, 32))
-                pending = d_obj.unconsumed_tail
-            out.append(d_obj.decompress(b"", 32)) if not d_obj.eof else None
-            while not d_obj.eof and out[-1]:
-                out.append(d_obj.decompress(b"", 32))
+            out = []
+            while True:
+                piece = dec.decompress(pending, 32)
+                out.append(piece)
+                pending = dec.unconsumed_tail
+                if dec.eof or (not pending and not piece):
+                    break
             out = b"".join(out)
         except zlib.error as e:
             raise Failed(f"RFC 7692: cannot inflate the server's message with window {d['smwb']}"
