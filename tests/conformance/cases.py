@@ -817,6 +817,21 @@ def _limits(c: Catalogue, limits: dict) -> None:
     data = lambda: b"".join(frame(BINARY if i == 0 else CONT, blob, fin=False, key=zero) for i in range(n))  # noqa: E731
     c.add(g, "message-over-limit", f"RFC 6455 §7.4.1: fragments of {piece} bytes passing the {ml}-byte message "
           "limit → 1009 (no final fragment sent)", [Send(data, ignore_errors=True), Close(1009)], heavy=ml > (8 << 20))
+    c.add(g, "message-over-limit-declared", f"RFC 6455 §7.4.1 fail fast: a 1-byte fragment, then a continuation "
+          f"header declaring {ml} bytes (message would be {ml + 1} > {ml}) → 1009 before its payload",
+          [Send(frame(BINARY, b"x", fin=False) + frame(CONT, b"", length=ml)), Close(1009)])
+    c.add(g, "compressed-frame-over-limit", f"RFC 6455 §7.4.1/RFC 7692: a compressed frame header declaring {fl + 1} "
+          "bytes → 1009", [Send(frame(BINARY, b"", length=fl + 1, rsv=RSV1)), Close(1009)],
+          extensions="permessage-deflate", handshake=Http(101, check=deflate_checker("permessage-deflate")))
+    heavy_limits = ml > (8 << 20)
+    at = min(ml, fl)
+    c.add(g, "message-at-limit", f"limits: a binary message of exactly {at} bytes (the limit) is accepted and echoed",
+          [Send(lambda: frame(BINARY, b"\xcd" * at, key=zero)), Msg(BINARY, b"\xcd" * at)], heavy=heavy_limits)
+    count = ml // (1 << 20) + 4
+    one = Send(lambda: frame(BINARY, b"\xee" * (1 << 20), key=zero))   # one object: built once
+    c.add(g, "limit-per-message", f"limits: {count} messages of 1 MiB ({count} MiB in all, over the {ml}-byte limit), "
+          "each echo read before the next send, are all echoed: the limit is per message",
+          [one, Msg(BINARY, b"\xee" * (1 << 20))] * count, heavy=heavy_limits)
     small = binary_payload(1000, 77)
     c.add(g, "still-echoes", "limits: ordinary messages well under the limits are echoed", echo(BINARY, small))
 
@@ -981,6 +996,9 @@ def _deflate(c: Catalogue, limits: dict) -> None:
     add("inflate-over-limit", f"RFC 6455 §7.4.1 / RFC 7692 §8: a message inflating to {bomb} bytes (over the "
         "message limit) → 1009", [Send(lambda: frame(BINARY, _zeros_deflated(bomb), rsv=RSV1, key=b"\0\0\0\0")), Close(1009)],
         offer="permessage-deflate; client_no_context_takeover", heavy=bomb > (8 << 20))
+    add("inflate-over-limit-fragmented", f"RFC 6455 §7.4.1 / RFC 7692 §8: a compressed message in 3 fragments "
+        f"inflating to {bomb} bytes → 1009", [Send(lambda: _fragmented_bomb(bomb)), Close(1009)],
+        offer="permessage-deflate; client_no_context_takeover", heavy=bomb > (8 << 20))
     add("server-compresses", "RFC 7692 §6: with deflate, the server's echo of a large compressible message is compressed",
         [SendMsg(TEXT, b"a" * 5000), Msg(TEXT, b"a" * 5000, compressed=True)])
     add("no-deflate-no-rsv1", "RFC 7692 §6: without the extension the server never sets RSV1",
@@ -1010,6 +1028,14 @@ def _stored_block(data: bytes) -> bytes:
     # RFC 7692 §7.2.3.3: then the first byte (BFINAL=0, BTYPE=00) of the empty stored block whose LEN/NLEN
     # (00 00 FF FF) was removed as the tail.
     return b"\x00" + struct.pack("<HH", len(data), len(data) ^ 0xFFFF) + data + b"\x00"
+
+
+def _fragmented_bomb(n: int) -> bytes:
+    data = _zeros_deflated(n)
+    third = len(data) // 3
+    zero = b"\0\0\0\0"
+    return (frame(BINARY, data[:third], fin=False, rsv=RSV1, key=zero) + frame(CONT, data[third:2 * third], fin=False, key=zero)
+            + frame(CONT, data[2 * third:], key=zero))
 
 
 def _zeros_deflated(n: int) -> bytes:
