@@ -730,7 +730,7 @@ def _handshake(c: Catalogue) -> None:
                _replace(b"Sec-WebSocket-Key", b"dGhlIHNhbXBsZSBub25jZQ"), 400)
     add_status("two-keys", "RFC 6455 §11.3.1: Sec-WebSocket-Key more than once → 400",
                _req(BASE + [b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="]), 400)
-    v426 = {"sec-websocket-version": "13"}
+    v426 = {"sec-websocket-version": "13", "upgrade": "websocket"}   # RFC 6455 §4.4, RFC 7231 §6.5.15
     add_status("missing-version", "RFC 6455 §4.2.1 item 6/§4.4: no Sec-WebSocket-Version → 426 with version 13",
                _without(b"Sec-WebSocket-Version"), 426, headers=v426)
     for v in (b"8", b"12", b"14", b"0", b"abc", b"13, 8"):
