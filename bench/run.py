@@ -30,7 +30,7 @@ DOCS_END = '<!-- END qws-load -->'
 SERVER_ORDER = ['echoserver', 'qml', 'qtref', 'raw']
 SERVER_TITLES = {
     'echoserver': 'QuickWebSockets C++ echoserver',
-    'qml': 'QuickWebSockets QML echo (examples/echo, qws_echo)',
+    'qml': 'QuickWebSockets QML echo (examples/echo, qws-echo)',
     'qtref': "Qt 6 QWebSocketServer (reference)",
     'raw': 'raw TCP echo (kernel floor)',
 }
@@ -86,8 +86,8 @@ def find_servers(a, env_qml):
     if not es and os.path.isdir(es_dir):
         cands = sorted(f for f in os.listdir(es_dir) if executable(os.path.join(es_dir, f)) and 'echo' in f)
         es = os.path.join(es_dir, cands[0]) if cands else None
-    qml = executable(a.qml_echo) or executable(os.path.join(b, 'examples', 'echo', 'qws_echo')) \
-        or executable(os.path.join(b, 'examples', 'echo', 'qws-echo'))
+    qml = executable(a.qml_echo) or executable(os.path.join(b, 'examples', 'echo', 'qws-echo')) \
+        or executable(os.path.join(b, 'examples', 'echo', 'qws_echo'))
     paths = {
         'echoserver': es,
         'qml': qml,
@@ -109,9 +109,10 @@ def find_servers(a, env_qml):
             tls = ['--tls', '--cert', '{cert}', '--key', '{key}']
         elif name in ('echoserver', 'qml') and '--cert' in h and '--key' in h:
             tls = (['--tls'] if '--tls' in h else []) + ['--cert', '{cert}', '--key', '{key}']
-        # qws_echo takes its port as the only positional argument; the others take --port.
+        # Early qws-echo builds took the port only as a positional argument.
+        positional = name == 'qml' and '--port' not in h
         found[name] = dict(bin=path, extra=extra, tls=tls, env=env, raw=name == 'raw',
-                           port_args=(lambda port: [str(port)]) if name == 'qml' else
+                           port_args=(lambda port: [str(port)]) if positional else
                            (lambda port: ['--port', str(port)]))
     return found, notes
 
@@ -282,7 +283,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--build-dir', default=os.path.join(ROOT, 'build'))
     p.add_argument('--echoserver', help='path of our C++ echo server (default: found under the build dir)')
-    p.add_argument('--qml-echo', help='path of the QML echo (default: <build>/examples/echo/qws_echo)')
+    p.add_argument('--qml-echo', help='path of the QML echo (default: <build>/examples/echo/qws-echo)')
     p.add_argument('--servers', default=','.join(SERVER_ORDER))
     p.add_argument('--workloads', default='echo64,pingpong,echo16k,echo16m,storm,tls_storm,deflate16k,idle')
     p.add_argument('--quick', action='store_true', help='seconds in total, small counts (the ctest smoke run)')
@@ -356,8 +357,12 @@ def main():
           ('taskset' if pin else 'not pinned: fewer than 2 CPUs or no taskset'), '']
     for s in a.servers:
         if s in notes:
-            md.append('- %s: %s.' % (SERVER_TITLES.get(s, s), notes[s]))
-    md += ['', '### Reference servers', '', table(results, wl, ['qtref', 'raw']), '']
+            md += ['- %s: %s.' % (SERVER_TITLES.get(s, s), notes[s])]
+    if any(s in notes for s in a.servers):
+        md.append('')
+    md += ['Run it: `scripts/bench.sh --write-docs` (about 10 minutes with the 19,000-connection idle workload; '
+           '`--quick` takes seconds, `--servers qtref,raw` limits the servers). Raw data: `bench/results.json`.', '',
+           '### Reference servers', '', table(results, wl, ['qtref', 'raw']), '']
     if ours:
         md += ['### QuickWebSockets servers', '', table(results, wl, ours), '']
     it = idle_table(results)
