@@ -122,6 +122,7 @@ std::optional<DeflateParams> negotiateDeflate(std::span<const ExtensionOffer> of
         params.serverMaxWindowBits = o->serverMaxWindowBits != 0
                                          ? std::min(o->serverMaxWindowBits, serverLimit)
                                          : serverLimit;
+        params.serverMaxWindowBitsOffered = o->serverMaxWindowBits != 0;
         // §7.1.2.2: answer the client's hint (15 when valueless) or our own limit, whichever is less.
         params.clientMaxWindowBits = o->clientMaxWindowBits
                                          ? std::min(o->clientMaxWindowBitsValue, clientLimit)
@@ -138,9 +139,10 @@ std::string formatDeflateResponse(const DeflateParams &params)
         s += "; server_no_context_takeover";
     if (params.clientNoContextTakeover)
         s += "; client_no_context_takeover";
-    // 15 is the default of both window parameters (§7.1.2), so it is left out. negotiateDeflate only
+    // 15 is the default of both window parameters (§7.1.2), so it is left out — except that a server
+    // accepts an offered server_max_window_bits "by including" it (§7.1.2.1). negotiateDeflate only
     // yields clientMaxWindowBits < 15 when the client offered the parameter.
-    if (params.serverMaxWindowBits != 15)
+    if (params.serverMaxWindowBits != 15 || params.serverMaxWindowBitsOffered)
         s += "; server_max_window_bits=" + std::to_string(clampWindowBits(params.serverMaxWindowBits));
     if (params.clientMaxWindowBits != 15)
         s += "; client_max_window_bits=" + std::to_string(clampWindowBits(params.clientMaxWindowBits));

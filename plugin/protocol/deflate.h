@@ -32,6 +32,8 @@ struct DeflateParams {
     bool clientNoContextTakeover = false;
     int serverMaxWindowBits = 15;
     int clientMaxWindowBits = 15;
+    /// The client offered server_max_window_bits: RFC 7692 §7.1.2.1 requires it in the response, even at 15.
+    bool serverMaxWindowBitsOffered = false;
 };
 
 /// RFC 7692 §5, §7.1: walks `offers` in the client's preference order, skipping other extensions and

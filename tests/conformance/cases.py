@@ -42,10 +42,6 @@ ENGINE_DEFAULT_LIMIT = 64 * 1024 * 1024   # plugin/server: maxMessageSize / maxF
 # as "expected failure (bug …)" and FAILS the run if one of them passes (so the list cannot rot).
 # Keep it as short as possible.
 KNOWN_FAILURES: dict[str, str] = {
-    # protocol/deflate.cpp formatDeflateResponse() leaves out server_max_window_bits when it is 15, even when
-    # the client offered server_max_window_bits=15; RFC 7692 §7.1.2.1 accepts such an offer "by including"
-    # the parameter (same or smaller value) in the response.
-    "deflate.smwb-15-in-response": "bug: server_max_window_bits=15 offered but left out of the response",
 }
 
 _rng = random.Random(6455)   # deterministic masking keys and payloads: runs are reproducible

@@ -74,7 +74,8 @@ void TestDeflate::negotiate_data()
     row("RFC 7692 §7.1.2.1: server_max_window_bits=10", "; server_max_window_bits=10", "; server_max_window_bits=10");
     row("RFC 7692 §7.1.2.1: server_max_window_bits=8 (smallest)", "; server_max_window_bits=8",
         "; server_max_window_bits=8");
-    row("RFC 7692 §7.1.2.1: server_max_window_bits=15 (default, not echoed)", "; server_max_window_bits=15", pmd);
+    row("RFC 7692 §7.1.2.1: server_max_window_bits=15 offered → echoed, accepted \"by including\" it",
+        "; server_max_window_bits=15", "; server_max_window_bits=15");
     row("RFC 7692 §7.1.2.1: server_max_window_bits=\"11\" (quoted)", "; server_max_window_bits=\"11\"",
         "; server_max_window_bits=11");
     row("RFC 7692 §7.1.2.1: server_max_window_bits without value → declined", "; server_max_window_bits", "");
