@@ -37,7 +37,12 @@ QmlWebSocket::QmlWebSocket(qws::WebSocket *socket, QObject *parent)
 {
     Q_ASSERT(socket);
     m_id = socket->id();
-    m_peerAddress = socket->peerAddress().toString();
+    QHostAddress peer = socket->peerAddress();
+    bool mapped = false;
+    const quint32 ipv4 = peer.toIPv4Address(&mapped); // ::ffff:a.b.c.d from a dual-stack listener
+    if (mapped && peer.protocol() == QAbstractSocket::IPv6Protocol)
+        peer = QHostAddress(ipv4);
+    m_peerAddress = peer.toString();
     m_peerPort = socket->peerPort();
     m_origin = socket->origin();
     m_requestUrl = socket->requestUrl();
@@ -87,7 +92,8 @@ QmlWebSocket::~QmlWebSocket()
 */
 /*!
     \qmlproperty string WebSocket::peerAddress
-    The client's IP address, as text.
+    The client's IP address, as text. IPv4 clients of a dual-stack listener (IPv4-mapped IPv6
+    addresses, \c{::ffff:a.b.c.d}) are shown as plain IPv4.
 */
 /*!
     \qmlproperty int WebSocket::peerPort

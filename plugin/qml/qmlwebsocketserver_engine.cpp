@@ -227,8 +227,8 @@ void QmlWebSocketServer::createEngine()
     compression.enabled = m_compression;
     e->setCompression(compression);
     e->setMaxMessageSize(m_maxMessageSize);
-    // allowedOrigins is not handed to the engine: its list compares case-sensitively; ours is
-    // applied in the origin handler below (same thread, same moment, before any QML handler).
+    // allowedOrigins is not handed to the engine: the origin handler below applies it, so one place
+    // decides both the list and whether the QML handler is asked (same thread, same moment).
 
     // Owner-thread signals: AutoConnection queues them if the engine emits from one of its threads.
     connect(e, &WebSocketServer::newConnection, this, &QmlWebSocketServer::takePendingConnections);
