@@ -143,6 +143,10 @@ public:
     /// Open connections (handshake done, not yet disconnected), pending ones included.
     int connectionCount() const;
 
+    /// TLS handshakes that failed since construction (garbage or plain HTTP on a wss port, a refused
+    /// protocol version, a missing or rejected client certificate…); each is also logged on qws.tls.
+    quint64 tlsHandshakeFailureCount() const;
+
 Q_SIGNALS:
     void acceptError(QAbstractSocket::SocketError socketError);
     void serverError(qws::WebSocketProtocol::CloseCode closeCode);

@@ -159,4 +159,10 @@ int WebSocketServer::connectionCount() const
     return d_func()->openCount.load(std::memory_order_relaxed);
 }
 
+/*! Returns how many TLS handshakes failed since the server was constructed. Readable from any thread. */
+quint64 WebSocketServer::tlsHandshakeFailureCount() const
+{
+    return d_func()->tlsFailures.load(std::memory_order_relaxed);
+}
+
 } // namespace qws

@@ -256,8 +256,10 @@ void tst_Wss::plainClientDoesNotHurt()
     QVERIFY2(start(server, serverConfig()), qPrintable(server.errorString()));
     QWebSocket plain;  // ws:// to a wss:// port: the TLS layer sees an HTTP request
     plain.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(server.serverPort())));
+    QCOMPARE(server.tlsHandshakeFailureCount(), quint64(0));
     QTRY_COMPARE_WITH_TIMEOUT(plain.state(), QAbstractSocket::UnconnectedState, 20000);
     QVERIFY(server.isListening());
+    QTRY_COMPARE(server.tlsHandshakeFailureCount(), quint64(1));  // counted, not crashed
 
     const Run r = runClient(QStringLiteral("/usr/bin/python3"), {"-c", kPython, url(server), m_ca.certPath, "", ""});
     QVERIFY2(r.exitCode == 0, r.err.constData());
