@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// ConnectionsPage: the live connections table (sortable; closed rows greyed for a while) above the
+// selected connection's message log and actions.
+import QtQuick
+import QtQuick.Controls
+import QtQuick.Layouts
+import "Format.js" as Format
+
+SplitView {
+    id: page
+    orientation: Qt.Vertical
+    required property Store store
+    property var fileIO: null
+
+    /// The selected connection's id, or -1.
+    property real selectedId: -1
+    property string sortKey: "cid"
+    property bool ascending: true
+    readonly property alias table: table
+    readonly property alias messages: messages
+    readonly property var columns: [
+        { key: "cid", title: "#", width: 50 }, { key: "peer", title: qsTr("Peer"), width: 170 },
+        { key: "path", title: qsTr("Path"), width: 110 }, { key: "origin", title: qsTr("Origin"), width: 150 },
+        { key: "subprotocol", title: qsTr("Subprot."), width: 90 }, { key: "compressed", title: qsTr("Deflate"), width: 70 },
+        { key: "sinceMs", title: qsTr("Since"), width: 110 }, { key: "msgIn", title: qsTr("Msgs in"), width: 80 },
+        { key: "msgOut", title: qsTr("Msgs out"), width: 85 }, { key: "bytesIn", title: qsTr("Bytes in"), width: 95 },
+        { key: "bytesOut", title: qsTr("Bytes out"), width: 95 }, { key: "rtt", title: qsTr("RTT"), width: 70 },
+        { key: "state", title: qsTr("State"), width: 200 }
+    ]
+    readonly property var sortedRows: {
+        page.store.revision // re-sort on every refresh
+        const k = sortKey, dir = ascending ? 1 : -1
+        return page.store.rows.slice().sort((a, b) => (a[k] < b[k] ? -1 : a[k] > b[k] ? 1 : a.cid - b.cid) * dir)
+    }
+
+    function cell(r: var, key: string): string {
+        switch (key) {
+        case "compressed": return r.compressed ? "yes" : "no"
+        case "sinceMs": return Format.time(r.sinceMs).substring(0, 8)
+        case "bytesIn": case "bytesOut": return Format.bytes(r[key])
+        case "rtt": return r.rtt >= 0 ? r.rtt + " ms" : "—"
+        case "path": return r.path || "/"
+        case "state": return r.closed ? qsTr("closed %1%2").arg(r.closeCode).arg(r.closeReason ? " " + r.closeReason : "") : r.state
+        }
+        return String(r[key])
+    }
+    function moveSelection(step: int) {
+        const rows = sortedRows
+        if (rows.length === 0) return
+        const at = rows.findIndex(r => r.cid === selectedId)
+        const next = Math.max(0, Math.min(rows.length - 1, at < 0 ? 0 : at + step))
+        selectedId = rows[next].cid
+        table.positionViewAtIndex(next, ListView.Contain)
+    }
+    function sortBy(key: string) {
+        if (sortKey === key) ascending = !ascending
+        else { sortKey = key; ascending = true }
+    }
+
+    ColumnLayout {
+        SplitView.preferredHeight: page.height * 0.42
+        SplitView.minimumHeight: 120
+        spacing: 0
+        Flickable {
+            Layout.fillWidth: true
+            Layout.fillHeight: true
+            contentWidth: headerRow.width
+            flickableDirection: Flickable.HorizontalFlick
+            clip: true
+            ScrollBar.horizontal: ScrollBar {}
+            Column {
+                height: parent.height
+                Row {
+                    id: headerRow
+                    Repeater {
+                        model: page.columns
+                        delegate: Button {
+                            required property var modelData
+                            width: modelData.width
+                            flat: true
+                            font.bold: true
+                            text: modelData.title + (page.sortKey === modelData.key ? (page.ascending ? " ▲" : " ▼") : "")
+                            onClicked: page.sortBy(modelData.key)
+                        }
+                    }
+                }
+                ListView {
+                    id: table
+                    objectName: "connectionTable"
+                    width: headerRow.width
+                    height: parent.height - headerRow.height
+                    clip: true
+                    model: page.sortedRows
+                    keyNavigationEnabled: false
+                    focus: true
+                    ScrollBar.vertical: ScrollBar {}
+                    Keys.onDownPressed: page.moveSelection(1)
+                    Keys.onUpPressed: page.moveSelection(-1)
+                    Label {
+                        anchors.centerIn: parent
+                        visible: table.count === 0
+                        text: qsTr("No connections yet — connect a client to the URL on the Server tab")
+                        opacity: 0.6
+                    }
+                    delegate: Rectangle {
+                        id: rowItem
+                        required property var modelData
+                        required property int index
+                        width: headerRow.width
+                        height: 30
+                        color: modelData.cid === page.selectedId ? palette.highlight
+                               : index % 2 ? palette.alternateBase : palette.base
+                        opacity: modelData.closed ? 0.45 : 1
+                        Row {
+                            anchors.verticalCenter: parent.verticalCenter
+                            Repeater {
+                                model: page.columns
+                                delegate: Label {
+                                    required property var modelData
+                                    width: modelData.width
+                                    leftPadding: 6
+                                    elide: Text.ElideRight
+                                    font.strikeout: rowItem.modelData.closed && modelData.key === "peer"
+                                    color: rowItem.modelData.cid === page.selectedId ? palette.highlightedText : palette.text
+                                    text: page.cell(rowItem.modelData, modelData.key)
+                                }
+                            }
+                        }
+                        MouseArea {
+                            anchors.fill: parent
+                            onClicked: { page.selectedId = rowItem.modelData.cid; table.forceActiveFocus() }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    MessagesPage {
+        id: messages
+        SplitView.fillHeight: true
+        store: page.store
+        fileIO: page.fileIO
+        cid: page.selectedId
+    }
+}
