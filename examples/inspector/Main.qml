@@ -29,12 +29,14 @@ ApplicationWindow {
     readonly property alias server: server
     readonly property alias store: store
     readonly property alias pages: pages
+    readonly property alias tabs: tabs
     readonly property alias connectionsPage: connectionsPage
     readonly property alias serverPage: serverPage
 
 
     palette: theme === "dark" ? darkPalette : theme === "light" ? lightPalette : systemPalette
     readonly property Palette systemPalette: Palette {}
+    background: Rectangle { color: window.palette.window }
     readonly property Palette lightPalette: Palette {
         window: "#f6f6f6"; windowText: "#1d1d1d"; base: "#ffffff"; alternateBase: "#eef1f5"; text: "#1d1d1d"
         button: "#e8e8e8"; buttonText: "#1d1d1d"; highlight: "#2f6fde"; highlightedText: "#ffffff"; mid: "#c8c8c8"
@@ -62,6 +64,7 @@ ApplicationWindow {
     }
 
     header: ToolBar {
+        background: Rectangle { color: window.palette.button }
         RowLayout {
             anchors.fill: parent
             anchors.leftMargin: 8
@@ -86,6 +89,7 @@ ApplicationWindow {
             Label { text: qsTr("Theme") }
             ComboBox {
                 model: ["system", "light", "dark"]
+                currentIndex: Math.max(0, model.indexOf(window.theme))
                 onActivated: index => window.theme = model[index]
             }
         }
@@ -103,6 +107,7 @@ ApplicationWindow {
 
     footer: Label {
         padding: 6
+        background: Rectangle { color: window.palette.alternateBase }
         text: server.listening
               ? qsTr("%1 — %2 open connection(s) — auto-reply: %3%4").arg(server.url).arg(store.openCount)
                 .arg(store.autoReply).arg(server.accepting ? "" : qsTr(" — accepting paused"))

@@ -18,6 +18,9 @@ int main(int argc, char *argv[])
                "  To run it without a window:  QT_QPA_PLATFORM=offscreen qws-inspector ..." << Qt::endl;
         qputenv("QT_QPA_PLATFORM", "offscreen");
     }
+    // Fusion follows the system palette (light or dark); QT_QUICK_CONTROLS_STYLE overrides it.
+    if (qEnvironmentVariableIsEmpty("QT_QUICK_CONTROLS_STYLE"))
+        qputenv("QT_QUICK_CONTROLS_STYLE", "Fusion");
     QGuiApplication app(argc, argv);
     QGuiApplication::setApplicationName(QStringLiteral("QuickWebSockets Inspector"));
 

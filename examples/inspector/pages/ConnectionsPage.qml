@@ -21,9 +21,9 @@ SplitView {
     readonly property var columns: [
         { key: "cid", title: "#", width: 50 }, { key: "peer", title: qsTr("Peer"), width: 170 },
         { key: "path", title: qsTr("Path"), width: 110 }, { key: "origin", title: qsTr("Origin"), width: 150 },
-        { key: "subprotocol", title: qsTr("Subprot."), width: 90 }, { key: "compressed", title: qsTr("Deflate"), width: 70 },
-        { key: "sinceMs", title: qsTr("Since"), width: 110 }, { key: "msgIn", title: qsTr("Msgs in"), width: 80 },
-        { key: "msgOut", title: qsTr("Msgs out"), width: 85 }, { key: "bytesIn", title: qsTr("Bytes in"), width: 95 },
+        { key: "subprotocol", title: qsTr("Subprot."), width: 90 }, { key: "compressed", title: qsTr("Deflate"), width: 85 },
+        { key: "sinceMs", title: qsTr("Since"), width: 110 }, { key: "msgIn", title: qsTr("Msgs in"), width: 90 },
+        { key: "msgOut", title: qsTr("Msgs out"), width: 100 }, { key: "bytesIn", title: qsTr("Bytes in"), width: 95 },
         { key: "bytesOut", title: qsTr("Bytes out"), width: 95 }, { key: "rtt", title: qsTr("RTT"), width: 70 },
         { key: "state", title: qsTr("State"), width: 200 }
     ]
