@@ -129,4 +129,63 @@ TestCase {
         tryVerify(() => page.sortedRows.some(r => r.cid === row.cid && r.closed))
         tryCompare(win.store, "openCount", 1, 3000)
     }
+
+    function test_6_ringBuffer() {
+        const row = openRow("/qml-client")
+        const page = win.connectionsPage
+        page.selectedId = row.cid
+        win.store.logCapacity = 5
+        for (let i = 0; i < 12; ++i)
+            qmlClient.sendTextMessage("burst " + i)
+        tryVerify(() => win.store.log(row.cid).items.some(e => e.text === "burst 11"), 5000)
+        compare(win.store.log(row.cid).items.length, 5)
+        verify(win.store.log(row.cid).dropped >= 12 - 5)
+        tryVerify(() => page.messages.log.dropped >= 7, 2000) // the page shows "N older messages dropped"
+        page.messages.filterField.text = "burst 1"
+        tryVerify(() => page.messages.entries.length === 2) // "burst 10", "burst 11"
+        page.messages.filterField.text = ""
+        win.store.logCapacity = 500
+    }
+
+    function test_7_sortAndRelay() {
+        qtClient.url = win.serverUrl + "/a-second"
+        qtClient.open()
+        tryVerify(() => openRow("/a-second") !== undefined, 5000)
+        const page = win.connectionsPage
+        page.sortKey = "cid"; page.ascending = true
+        page.sortBy("path")
+        tryVerify(() => page.sortedRows.filter(r => !r.closed)[0].path === "/a-second")
+        page.sortBy("path") // again: descending
+        tryVerify(() => page.sortedRows.filter(r => !r.closed)[0].path === "/qml-client")
+        win.store.autoReply = "relay"
+        qtClient.sendText("to everyone else")
+        tryVerify(() => test.received.indexOf("to everyone else") >= 0, 5000)
+        win.store.autoReply = "none"
+        qtClient.close(1000, "")
+        tryVerify(() => openRow("/a-second") === undefined, 5000)
+    }
+
+    function test_8_handshakeFailureInEventLog() {
+        win.store.allowedOrigins = ["https://good.example"]
+        const before = win.store.events.count
+        const bad = Qt.createQmlObject('import InspectorTest; TestClient { origin: "https://evil.example" }', test)
+        bad.url = win.serverUrl + "/refused"
+        bad.open()
+        tryVerify(() => bad.finished, 5000)
+        verify(!bad.connected)
+        let found = false
+        tryVerify(() => { for (let i = before; i < win.store.events.count; ++i)
+                              if (win.store.events.get(i).kind === "handshake") return true
+                          return false }, 5000)
+        win.store.allowedOrigins = []
+        bad.destroy()
+    }
+
+    function test_9_secureModeShowsFingerprint() {
+        win.server.secureMode = 0 // WebSocketServer.SecureMode
+        tryVerify(() => win.server.listening && win.serverUrl.startsWith("wss://"), 15000)
+        verify(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/i.test(win.server.certificateFingerprint), win.server.certificateFingerprint)
+        win.server.secureMode = 1
+        tryVerify(() => win.serverUrl.startsWith("ws://"), 5000)
+    }
 }

@@ -140,9 +140,9 @@ ScrollView {
             Label { text: qsTr("Allowed origins (empty = all)") }
             TextField {
                 Layout.fillWidth: true
-                text: page.server.allowedOrigins.join(", ")
+                text: page.store.allowedOrigins.join(", ")
                 placeholderText: "https://example.org"
-                onEditingFinished: page.server.allowedOrigins = page.splitList(text)
+                onEditingFinished: page.store.allowedOrigins = page.splitList(text)
             }
             Label { text: qsTr("Max message size (KiB)") }
             SpinBox {

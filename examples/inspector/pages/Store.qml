@@ -16,13 +16,17 @@ Item {
     property int logCapacity: 500
     /// How long closed connections stay in the table (ms).
     property int keepClosedMs: 30000
+    /// Origins let in (empty = all). The store applies it itself (not the element's allowedOrigins) so that
+    /// each refused origin is reported in the event log.
+    property list<string> allowedOrigins: []
     /// Bytes of a binary payload kept for the hex view.
     property int binaryKeep: 4096
 
     /// Rows: {cid, socket, peer, path, origin, subprotocol, compressed, sinceMs, msgIn, msgOut, bytesIn,
     /// bytesOut, rtt, state, closed, closeCode, closeReason, closedAt}; reassigned at each refresh.
     property var rows: []
-    property int revision: 0          // bumps when rows or logs change
+    property int revision: 0          // bumps when rows or logs change (batched: see `dirty`)
+    property bool dirty: false
     property var logs: ({})           // cid -> {items: [...], dropped: n}
     property int openCount: 0
     // Chart samples, one a second, for the last few minutes.
@@ -71,7 +75,7 @@ Item {
             l.items.splice(0, l.items.length - logCapacity)
         }
         if (direction === "in") { totalMessages += 1; totalBytes += size }
-        revision++
+        dirty = true // views follow at most every 150 ms, not once per message
     }
 
     function openRows(): var { return rows.filter(r => !r.closed && r.socket) }
@@ -214,11 +218,23 @@ Item {
             store.event(error === WebSocketServer.HandshakeError ? "handshake" : "error",
                         store.server.errorString)
         }
+        function onOriginAuthenticationRequired(authenticator) {
+            const origin = authenticator.origin
+            if (store.allowedOrigins.length === 0) return
+            if (!store.allowedOrigins.some(o => o.toLowerCase() === origin.toLowerCase())) {
+                authenticator.allowed = false
+                store.event("handshake", "refused origin \"" + origin + "\" (allowed: " + store.allowedOrigins.join(", ") + ")")
+            }
+        }
         function onAcceptError(error) { store.event("accept", "accept failed (socket error " + error + ")") }
         function onListeningChanged() {
             store.event("server", store.server.listening ? "listening on " + store.server.url : "stopped")
         }
     }
     Timer { interval: 500; running: true; repeat: true; onTriggered: store.refresh() }
+    Timer {
+        interval: 150; running: true; repeat: true
+        onTriggered: if (store.dirty) { store.dirty = false; store.revision++ }
+    }
     Timer { interval: 1000; running: true; repeat: true; onTriggered: store.sample() }
 }
