@@ -53,7 +53,9 @@ TestCase {
         traffic.start()
         wait(2500)
         c.active = false
-        wait(4000)
+        wait(2000)
+        win.store.openRows().forEach(r => win.store.ping(r.cid)) // fills the RTT column
+        wait(2000)
         shot("server.png")
         win.tabs.currentIndex = 1
         const rows = win.store.rows

@@ -33,6 +33,24 @@ SplitView {
         return page.store.rows.slice().sort((a, b) => (a[k] < b[k] ? -1 : a[k] > b[k] ? 1 : a.cid - b.cid) * dir)
     }
 
+    // The table's model is updated in place (set/append/remove), so its scroll position survives refreshes.
+    onSortedRowsChanged: syncTable()
+    function syncTable() {
+        const rows = sortedRows
+        for (let i = 0; i < rows.length; ++i) {
+            const r = rows[i]
+            const flat = { cid: r.cid, peer: r.peer, path: r.path, origin: r.origin, subprotocol: r.subprotocol,
+                           compressed: r.compressed, sinceMs: r.sinceMs, msgIn: r.msgIn, msgOut: r.msgOut,
+                           bytesIn: r.bytesIn, bytesOut: r.bytesOut, rtt: r.rtt, state: r.state, closed: r.closed,
+                           closeCode: r.closeCode, closeReason: r.closeReason }
+            if (i < tableModel.count) tableModel.set(i, flat)
+            else tableModel.append(flat)
+        }
+        if (tableModel.count > rows.length)
+            tableModel.remove(rows.length, tableModel.count - rows.length)
+    }
+    ListModel { id: tableModel }
+
     function cell(r: var, key: string): string {
         switch (key) {
         case "compressed": return r.compressed ? "yes" : "no"
@@ -90,7 +108,7 @@ SplitView {
                     width: headerRow.width
                     height: parent.height - headerRow.height
                     clip: true
-                    model: page.sortedRows
+                    model: tableModel
                     keyNavigationEnabled: false
                     focus: true
                     ScrollBar.vertical: ScrollBar {}
@@ -104,8 +122,9 @@ SplitView {
                     }
                     delegate: Rectangle {
                         id: rowItem
-                        required property var modelData
+                        required property var model
                         required property int index
+                        readonly property var modelData: model
                         width: headerRow.width
                         height: 30
                         color: modelData.cid === page.selectedId ? palette.highlight

@@ -21,7 +21,10 @@ Pane {
 
     readonly property var row: { page.store.revision; return page.store.row(page.cid) }
     readonly property var log: { page.store.revision; return page.cid >= 0 ? page.store.log(page.cid) : { items: [], dropped: 0 } }
+    /// While "Follow" is off the list is frozen (a snapshot), so reading it is not disturbed by new traffic.
+    property var frozen: null
     readonly property var entries: {
+        if (!follow.checked && frozen) return frozen
         const f = filterField.text.toLowerCase()
         const items = page.log.items
         return f ? items.filter(e => (e.text + " " + e.hex + " " + e.opcode).toLowerCase().includes(f)) : items.slice()
@@ -59,7 +62,12 @@ Pane {
             }
             Item { Layout.fillWidth: true }
             TextField { id: filterField; placeholderText: qsTr("Filter…"); Layout.preferredWidth: 200 }
-            CheckBox { id: follow; text: qsTr("Follow"); checked: true }
+            CheckBox {
+                id: follow
+                text: checked ? qsTr("Follow") : qsTr("Follow (paused)")
+                checked: true
+                onToggled: page.frozen = checked ? null : page.entries
+            }
             Button { text: qsTr("Clear"); enabled: page.cid >= 0; onClicked: page.store.clearLog(page.cid) }
             TextField {
                 id: exportPath
