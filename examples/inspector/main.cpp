@@ -64,5 +64,12 @@ int main(int argc, char *argv[])
     const QString url = root->property("serverUrl").toString();
     if (!url.isEmpty())
         QTextStream(stdout) << "qws-inspector: listening on " << url << Qt::endl;
+    const QObject *server = root->property("server").value<QObject *>();
+    const QString fingerprint = server ? server->property("certificateFingerprint").toString() : QString();
+    if (!fingerprint.isEmpty())
+        QTextStream(stdout) << "qws-inspector: certificate SHA-256 " << fingerprint << Qt::endl;
+    const QString error = server ? server->property("errorString").toString() : QString();
+    if (!error.isEmpty())
+        QTextStream(stderr) << "qws-inspector: " << error << Qt::endl;
     return app.exec();
 }

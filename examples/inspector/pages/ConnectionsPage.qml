@@ -56,7 +56,7 @@ SplitView {
         case "compressed": return r.compressed ? "yes" : "no"
         case "sinceMs": return Format.time(r.sinceMs).substring(0, 8)
         case "bytesIn": case "bytesOut": return Format.bytes(r[key])
-        case "rtt": return r.rtt >= 0 ? r.rtt + " ms" : "—"
+        case "rtt": return r.rtt >= 0 ? r.rtt.toFixed(1) + " ms" : "—"
         case "path": return r.path || "/"
         case "state": return r.closed ? qsTr("closed %1%2").arg(r.closeCode).arg(r.closeReason ? " " + r.closeReason : "") : r.state
         }

@@ -185,7 +185,7 @@ Item {
             store.record(cid, "in", "binary", message, message.byteLength)
             store.reply(cid, message, true)
         })
-        socket.pong.connect(elapsed => store.record(cid, "in", "pong", "rtt " + elapsed + " ms", 0))
+        socket.pong.connect(elapsed => store.record(cid, "in", "pong", "rtt " + elapsed.toFixed(2) + " ms", 0))
         socket.disconnected.connect(() => {
             r.closed = true
             r.closedAt = Date.now()
