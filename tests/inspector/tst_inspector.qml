@@ -188,4 +188,20 @@ TestCase {
         win.server.secureMode = 1
         tryVerify(() => win.serverUrl.startsWith("ws://"), 5000)
     }
+
+    function test_9z_pingAndKick() {
+        const c = Qt.createQmlObject('import InspectorTest; TestClient {}', test)
+        c.url = win.serverUrl + "/kicked"
+        c.open()
+        tryVerify(() => openRow("/kicked") !== undefined, 5000)
+        const row = openRow("/kicked")
+        win.connectionsPage.selectedId = row.cid
+        win.store.ping(row.cid)
+        tryVerify(() => win.store.log(row.cid).items.some(e => e.opcode === "pong" && e.direction === "in"), 5000)
+        tryVerify(() => win.store.row(row.cid).rtt >= 0, 3000)
+        win.store.kick(row.cid)
+        tryCompare(c, "closeCode", 1008, 5000)
+        tryVerify(() => win.store.row(row.cid).closed, 5000)
+        c.destroy()
+    }
 }
