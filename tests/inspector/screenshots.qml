@@ -19,6 +19,7 @@ TestCase {
     WebSocket { id: b; active: false }
     WebSocket { id: c; active: false }
     TestClient { id: chat; origin: "https://example.org"; subprotocols: ["chat"] }
+    TestClient { id: intruder; origin: "https://evil.example" }
     Timer {
         id: traffic
         interval: 50; repeat: true
@@ -49,6 +50,9 @@ TestCase {
         c.url = win.serverUrl + "/leaving"; c.active = true
         chat.url = win.serverUrl + "/chat"; chat.open()
         tryVerify(() => win.store.openCount === 4, 5000)
+        win.store.allowedOrigins = ["https://example.org"] // new clients only; the open ones stay
+        intruder.url = win.serverUrl + "/admin"; intruder.open()
+        tryVerify(() => intruder.finished, 5000)
         win.store.autoReply = "echo"
         traffic.start()
         wait(2500)
