@@ -24,8 +24,8 @@ SplitView {
         { key: "subprotocol", title: qsTr("Subprot."), width: 90 }, { key: "compressed", title: qsTr("Deflate"), width: 85 },
         { key: "sinceMs", title: qsTr("Since"), width: 110 }, { key: "msgIn", title: qsTr("Msgs in"), width: 90 },
         { key: "msgOut", title: qsTr("Msgs out"), width: 100 }, { key: "bytesIn", title: qsTr("Bytes in"), width: 95 },
-        { key: "bytesOut", title: qsTr("Bytes out"), width: 95 }, { key: "rtt", title: qsTr("RTT"), width: 70 },
-        { key: "state", title: qsTr("State"), width: 200 }
+        { key: "bytesOut", title: qsTr("Bytes out"), width: 95 }, { key: "rtt", title: qsTr("RTT"), width: 90 },
+        { key: "state", title: qsTr("State"), width: 190 }
     ]
     readonly property var sortedRows: {
         page.store.revision // re-sort on every refresh

@@ -105,11 +105,12 @@ Pane {
                 }
             }
             ScrollView {
-                SplitView.preferredWidth: page.width * 0.38
+                SplitView.preferredWidth: page.width * 0.45
                 TextArea {
                     readOnly: true
                     font.family: "monospace"
-                    wrapMode: TextEdit.WrapAnywhere
+                    wrapMode: page.entries[page.selectedEntry] && page.entries[page.selectedEntry].bytes ? TextEdit.NoWrap : TextEdit.WrapAnywhere
+                    font.pixelSize: 14
                     placeholderText: qsTr("Click a message: pretty JSON or hex + ASCII")
                     text: page.detail(page.entries[page.selectedEntry])
                 }
