@@ -146,6 +146,8 @@ public:
     Q_INVOKABLE void resumeAccepting();
     Q_INVOKABLE int broadcastTextMessage(const QString &message);
     Q_INVOKABLE int broadcastBinaryMessage(const QByteArray &message);
+    /// C++ only: upgrade a socket accepted elsewhere (an HTTP server sharing the port); see the .cpp.
+    void handleConnection(QTcpSocket *socket); // qmlwebsocketserver_engine.cpp
 
 Q_SIGNALS:
     void hostChanged();

@@ -8,6 +8,7 @@
 #include "websocket.h"
 
 #include <QtNetwork/QSslPreSharedKeyAuthenticator>
+#include <QtNetwork/QTcpSocket>
 #include <QtQml/QQmlEngine>
 #include <QtQml/QQmlInfo>
 
@@ -212,6 +213,42 @@ void QmlWebSocketServer::stopListening()
     if (m_engine && m_engine->isListening())
         m_engine->close();
     setListening(false, QUrl());
+}
+
+/*!
+    \fn void QmlWebSocketServer::handleConnection(QTcpSocket *socket)
+    Upgrades \a socket, a connected TCP socket accepted elsewhere (for example by an HTTP server
+    that shares its port with this element), as if the element had accepted it: the bytes the socket
+    already buffered must include the start of the client's handshake request, so read them with
+    QTcpSocket::peek(), not read(). The element takes ownership (the socket is deleted later); once
+    the handshake completes the client appears in \l connections and \l clientConnected() is
+    emitted, and \l broadcastTextMessage() reaches it.
+
+    Works with \c{listen: false}: the engine is created on first use. In SecureMode the element must
+    be listening (its TLS material is loaded or generated then) and \a socket must not have received
+    anything yet. Changing a property that restarts the listener closes such connections too (1001).
+    Call only from C++ on the element's thread, after the component is complete.
+*/
+void QmlWebSocketServer::handleConnection(QTcpSocket *socket)
+{
+    if (!socket)
+        return;
+    QString refusal;
+    if (!m_complete || m_destroying)
+        refusal = QStringLiteral("handleConnection: the element is not complete or is being destroyed");
+    else if (!m_engine && m_secureMode == SecureMode)
+        refusal = QStringLiteral("handleConnection: in SecureMode the element must be listening");
+    if (!refusal.isEmpty()) {
+        qCWarning(lcQmlServer).noquote() << "WebSocketServer:" << refusal;
+        socket->abort();
+        socket->deleteLater();
+        return;
+    }
+    if (!m_engine) {
+        createEngine();
+        m_bridge->setOpen(true); // origin/PSK questions may be answered by QML
+    }
+    m_engine->handleConnection(socket);
 }
 
 void QmlWebSocketServer::createEngine()
