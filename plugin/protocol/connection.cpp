@@ -21,11 +21,31 @@ std::span<const std::byte> asBytes(std::string_view s) noexcept
 
 } // namespace
 
+struct ServerConnection::HandshakeState {
+    explicit HandshakeState(const HandshakeLimits &limits) : parser(limits) {}
+    RequestParser parser;
+    Request request;
+    std::string pendingInput;   // bytes after the request, before accept()
+};
+
 ServerConnection::ServerConnection(ConnectionConfig config)
     : m_config(std::move(config))
-    , m_parser(m_config.handshake)
+    , m_handshake(std::make_unique<HandshakeState>(m_config.handshake))
     , m_assembler(m_config.messages, true)
 {
+}
+
+const Request &ServerConnection::request() const noexcept
+{
+    static const Request empty;
+    return m_handshake ? m_handshake->request : empty;
+}
+
+void ServerConnection::releaseHandshake() noexcept
+{
+    if (m_state == State::Handshake || m_state == State::AwaitingDecision)
+        return;
+    m_handshake.reset();
 }
 
 ServerConnection::~ServerConnection() = default;
@@ -37,17 +57,18 @@ void ServerConnection::receive(std::span<const std::byte> data)
     switch (m_state) {
     case State::Handshake: {
         std::size_t consumed = 0;
-        const RequestParser::Status status = m_parser.feed(data, consumed);
+        HandshakeState &handshake = *m_handshake;
+        const RequestParser::Status status = handshake.parser.feed(data, consumed);
         if (status == RequestParser::Status::Failed) {
-            m_error = m_parser.error();
+            m_error = handshake.parser.error();
             m_output += buildErrorResponse(m_error, {}, m_config.serverName);
             m_state = State::Closed;
             m_events.emplace_back(std::in_place_type<Failure>, Failure{m_error});
         } else if (status == RequestParser::Status::Complete) {
-            m_request = m_parser.takeRequest();
-            m_parser = RequestParser(m_config.handshake);   // the parser's buffer is no longer needed
+            handshake.request = handshake.parser.takeRequest();
+            handshake.parser = RequestParser(m_config.handshake);   // its buffer is no longer needed
             const auto rest = data.subspan(std::min(consumed, data.size()));
-            m_pendingInput.assign(reinterpret_cast<const char *>(rest.data()), rest.size());
+            handshake.pendingInput.assign(reinterpret_cast<const char *>(rest.data()), rest.size());
             m_state = State::AwaitingDecision;
         }
         return;
@@ -55,7 +76,7 @@ void ServerConnection::receive(std::span<const std::byte> data)
     case State::AwaitingDecision:
         // A client may pipeline frames right after its request (§4.1 allows sending once it has the
         // 101, but nothing stops an eager one); keep them for accept().
-        m_pendingInput.append(reinterpret_cast<const char *>(data.data()), data.size());
+        m_handshake->pendingInput.append(reinterpret_cast<const char *>(data.data()), data.size());
         return;
     case State::Open:
     case State::Closing:
@@ -88,13 +109,14 @@ void ServerConnection::accept()
 {
     if (m_state != State::AwaitingDecision)
         return;
+    const Request &request = m_handshake->request;
     // §4.2.2 item 5.4: at most one subprotocol, the first of ours the client offered.
-    if (auto chosen = selectSubprotocol(m_config.subprotocols, m_request.subprotocols))
+    if (auto chosen = selectSubprotocol(m_config.subprotocols, request.subprotocols))
         m_subprotocol = std::move(*chosen);
 
     std::string extensions;
     if (m_config.deflate.enabled)
-        m_deflateParams = negotiateDeflate(m_request.extensions, m_config.deflate);
+        m_deflateParams = negotiateDeflate(request.extensions, m_config.deflate);
     if (m_deflateParams) {
         // RFC 7692 §7.1.2: we inflate with the client's window, deflate with ours.
         m_inflater = std::make_unique<Inflater>(m_deflateParams->clientMaxWindowBits,
@@ -107,15 +129,15 @@ void ServerConnection::accept()
     }
 
     AcceptResponse response;
-    response.key = m_request.key;
+    response.key = request.key;
     response.subprotocol = m_subprotocol;
     response.extensions = extensions;
     response.serverName = m_config.serverName;
     m_output += buildAcceptResponse(response);
     m_state = State::Open;
 
-    if (!m_pendingInput.empty()) {
-        const std::string pending = std::exchange(m_pendingInput, {});
+    if (!m_handshake->pendingInput.empty()) {
+        const std::string pending = std::exchange(m_handshake->pendingInput, {});
         processFrames(asBytes(pending));
     }
 }
@@ -126,7 +148,7 @@ void ServerConnection::reject(Error error, std::string_view reason)
         return;
     m_error = error;
     m_output += buildErrorResponse(error, reason, m_config.serverName);
-    m_pendingInput.clear();
+    m_handshake->pendingInput.clear();
     m_state = State::Closed;
 }
 

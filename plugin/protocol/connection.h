@@ -60,8 +60,12 @@ public:
     void handshakeTimedOut();
 
     // ---- the opening handshake ----------------------------------------------------------------
-    /// The parsed request; valid from AwaitingDecision on.
-    const Request &request() const noexcept { return m_request; }
+    /// The parsed request; valid from AwaitingDecision on, until releaseHandshake().
+    const Request &request() const noexcept;
+    /// Frees the parsed request and the parser once the caller has copied what it needs (the
+    /// handshake hands over, then goes away: an idle open connection keeps none of it). Afterwards
+    /// request() is empty. Only once Open, Closing or Closed; ignored before.
+    void releaseHandshake() noexcept;
     /// Accepts: negotiates the subprotocol and permessage-deflate from the config, queues the 101,
     /// moves to Open and parses any bytes that followed the request. Only in AwaitingDecision.
     void accept();
@@ -102,11 +106,11 @@ private:
     void queueFrame(Opcode opcode, bool rsv1, std::span<const std::byte> payload);
     bool sendData(Opcode opcode, std::span<const std::byte> payload);
 
+    struct HandshakeState;   // parser, request, bytes after the request: only until releaseHandshake()
+
     ConnectionConfig m_config;
     State m_state = State::Handshake;
-    RequestParser m_parser;
-    Request m_request;
-    std::string m_pendingInput;   // bytes after the request, before accept()
+    std::unique_ptr<HandshakeState> m_handshake;
     std::string m_output;
     std::vector<Event> m_events;
     MessageAssembler m_assembler;

@@ -32,9 +32,11 @@ std::size_t appendUnmasked(std::string &out, const std::byte *src, std::size_t s
     const std::size_t old = out.size();
 #if defined(__cpp_lib_string_resize_and_overwrite)
     std::size_t next = phase;
-    out.resize_and_overwrite(old + size, [&](char *p, std::size_t n) {
+    // Return the size we asked for, not the callback's n: libstdc++ 12 passes the grown capacity as n
+    // when it reallocates (fixed in GCC 12.3), which would append uninitialised bytes.
+    out.resize_and_overwrite(old + size, [&](char *p, std::size_t) {
         next = applyMaskCopy(reinterpret_cast<std::byte *>(p + old), src, size, frame.mask, phase);
-        return n;
+        return old + size;
     });
     return next;
 #else
@@ -62,7 +64,6 @@ MessageAssembler::MessageAssembler(MessageLimits limits, bool requireMask)
     m_rules.requireMask = requireMask;
     m_rules.allowRsv1 = false;
     m_rules.maxPayload = limits.maxFrameSize;
-    m_control.reserve(kMaxControlPayload);
 }
 
 void MessageAssembler::setInflater(Inflater *inflater) noexcept

@@ -73,6 +73,7 @@ void Peer::decide()
     m_deadline = 0;
     m_lastActivity = m_worker.now();
     makeChannel();
+    m_core->releaseHandshake();   // the channel holds what the WebSocket needs: origin, target, headers
     host.connectionOpened(m_channel);
 }
 
