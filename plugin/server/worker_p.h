@@ -28,6 +28,8 @@ QT_BEGIN_NAMESPACE
 class QSslPreSharedKeyAuthenticator;
 QT_END_NAMESPACE
 
+struct sockaddr_storage;
+
 namespace qws {
 
 class Channel;
@@ -174,7 +176,7 @@ private:
     void runAndWait(Command command);
     void processCommands();
     void acceptConnections();
-    void addPeer(int fd, QByteArray initialBytes);
+    void addPeer(int fd, QByteArray initialBytes, const sockaddr_storage *acceptedFrom = nullptr);
     void updateListenerPolling();
     int nextTimeout();
     void runTimers();
