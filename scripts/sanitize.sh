@@ -42,7 +42,9 @@ for stage in "${STAGES[@]}"; do
         # reports false "invalid vptr" on any call into QTextStream/QDebug (seen in tst_limits).
         run_stage "${QWS_ASAN_DIR:-build-asan}" address,undefined 'protocol|server|tls' -fno-sanitize=vptr ;;
     tsan)
-      TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$ROOT/tests/tsan.supp:${TSAN_OPTIONS:-}" \
+      # die_after_fork=0: QProcess (openssl, python3, node clients) forks from a threaded process and
+      # execs at once; TSan would otherwise kill the child.
+      TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:die_after_fork=0:suppressions=$ROOT/tests/tsan.supp:${TSAN_OPTIONS:-}" \
         run_stage "${QWS_TSAN_DIR:-build-tsan}" thread server ;;
     *) echo "sanitize: unknown stage $stage (asan, tsan)" >&2; exit 2 ;;
   esac

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // qws::CorsAuthenticator: the origin decision of one handshake.
 #include "corsauthenticator.h"
+#include "eventbatch_p.h"
 
 namespace qws {
 
@@ -21,6 +22,9 @@ CorsAuthenticator::CorsAuthenticator(const QString &origin, QObject *parent)
 }
 
 /*! Destroys the authenticator. */
-CorsAuthenticator::~CorsAuthenticator() = default;
+CorsAuthenticator::~CorsAuthenticator()
+{
+    tsanAcquire(this);   // made on an engine thread, deleted here after Qt's postEvent
+}
 
 } // namespace qws

@@ -152,7 +152,9 @@ void Channel::postLocked()
     if (m_posted || !m_claimed || !m_target || m_inbox.empty())
         return;
     m_posted = true;
-    QCoreApplication::postEvent(m_target, new QEvent(batchEventType()));
+    auto *event = new QEvent(batchEventType());
+    tsanRelease(event);
+    QCoreApplication::postEvent(m_target, event);
 }
 
 void Channel::wakeWorkerLocked()

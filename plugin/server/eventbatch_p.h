@@ -21,7 +21,27 @@
 
 struct sockaddr;
 
+#if defined(__SANITIZE_THREAD__)
+extern "C" void __tsan_acquire(void *address);
+extern "C" void __tsan_release(void *address);
+#endif
+
 namespace qws {
+
+/// ThreadSanitizer cannot see the ordering inside QCoreApplication::postEvent() (Qt is not instrumented):
+/// release an object before it crosses threads that way, acquire it where it arrives. No-ops otherwise.
+inline void tsanRelease([[maybe_unused]] void *object)
+{
+#if defined(__SANITIZE_THREAD__)
+    __tsan_release(object);
+#endif
+}
+inline void tsanAcquire([[maybe_unused]] void *object)
+{
+#if defined(__SANITIZE_THREAD__)
+    __tsan_acquire(object);
+#endif
+}
 
 class Worker;
 

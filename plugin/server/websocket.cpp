@@ -472,6 +472,7 @@ ConnectionStats WebSocket::stats() const
 /*! \reimp */
 bool WebSocket::event(QEvent *event)
 {
+    tsanAcquire(event);
     if (event->type() == Channel::batchEventType()) {
         d_func()->processBatch();
         return true;

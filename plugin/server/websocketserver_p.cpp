@@ -338,6 +338,7 @@ bool WebSocketServerPrivate::authorizeOrigin(const QString &origin)
     Q_EMIT q_ptr->originAuthenticationRequired(authenticator);
     const bool allowed = authenticator->allowed();
     authenticator->moveToThread(q_ptr->thread());
+    tsanRelease(authenticator);   // deleted on the server's thread, after Qt's postEvent
     authenticator->deleteLater();
     return allowed;
 }
