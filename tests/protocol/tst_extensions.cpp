@@ -2,24 +2,15 @@
 // Sec-WebSocket-Extensions / -Protocol value parsing (RFC 6455 §9.1, §11.3.4; RFC 7230 §3.2.6, §7).
 #include "protocol/extensions.h"
 
+#include "offertext.h"
+
 #include <QtTest/QtTest>
 
 using namespace qws::protocol;
+using qws::test::formatOffers;
 
 namespace {
 
-// "name[p=v;q] | other": one string per offer list, so a table row can state the whole expectation.
-QString formatOffers(const std::vector<ExtensionOffer> &offers)
-{
-    QStringList out;
-    for (const ExtensionOffer &o : offers) {
-        QStringList params;
-        for (const ExtensionParam &p : o.params)
-            params << QString::fromStdString(p.value ? p.name + "=" + *p.value : p.name);
-        out << QString::fromStdString(o.name) + (params.isEmpty() ? QString() : "[" + params.join(';') + "]");
-    }
-    return out.join(" | ");
-}
 
 QStringList toList(const std::vector<std::string> &v)
 {

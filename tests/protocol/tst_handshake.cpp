@@ -4,6 +4,7 @@
 
 #include "chunks.h"
 #include "framebuilder.h"
+#include "offertext.h"
 
 #include <QtTest/QtTest>
 
@@ -12,6 +13,7 @@
 using namespace qws::protocol;
 using qws::test::allChunkings;
 using qws::test::bytes;
+using qws::test::formatOffers;
 using Status = RequestParser::Status;
 
 namespace qws::protocol {
@@ -64,17 +66,6 @@ std::size_t headerCount(std::string_view s)
     return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')) - 2; // request line, blank line
 }
 
-QString formatOffers(const std::vector<ExtensionOffer> &offers)
-{
-    QStringList out;
-    for (const ExtensionOffer &o : offers) {
-        QStringList params;
-        for (const ExtensionParam &p : o.params)
-            params << QString::fromStdString(p.value ? p.name + "=" + *p.value : p.name);
-        out << QString::fromStdString(o.name) + (params.isEmpty() ? QString() : "[" + params.join(';') + "]");
-    }
-    return out.join(" | ");
-}
 
 struct Outcome {
     Status status = Status::NeedMore;
