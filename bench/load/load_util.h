@@ -55,14 +55,20 @@ inline double selfCpuSeconds()
     return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
+/// /proc/<pid>/<file> opened for reading; nullptr for no pid or when unreadable.
+inline FILE *openProcFile(int pid, const char *file)
+{
+    if (pid <= 0)
+        return nullptr;
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%d/%s", pid, file);
+    return std::fopen(path, "r");
+}
+
 /// utime+stime of a process (all threads) from /proc/<pid>/stat, in seconds; -1 when unreadable.
 inline double procCpuSeconds(int pid)
 {
-    if (pid <= 0)
-        return -1;
-    char path[64];
-    std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    FILE *f = std::fopen(path, "r");
+    FILE *f = openProcFile(pid, "stat");
     if (!f)
         return -1;
     char buf[2048];
@@ -84,11 +90,7 @@ inline double procCpuSeconds(int pid)
 /// VmRSS of a process in KiB; -1 when unreadable.
 inline long procRssKb(int pid)
 {
-    if (pid <= 0)
-        return -1;
-    char path[64];
-    std::snprintf(path, sizeof path, "/proc/%d/status", pid);
-    FILE *f = std::fopen(path, "r");
+    FILE *f = openProcFile(pid, "status");
     if (!f)
         return -1;
     char line[256];
