@@ -8,8 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${QWS_BUILD_DIR:-build}
 if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
-  GEN=()
-  if command -v ninja >/dev/null; then GEN=(-G Ninja); fi
+  . scripts/generator.sh; qws_generator "$BUILD_DIR"
   cmake -S . -B "$BUILD_DIR" "${GEN[@]}" -DQWS_BUILD_BENCH=ON
 fi
 targets=(qws_load raw_echo qtref_echo)

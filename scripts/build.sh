@@ -5,7 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${QWS_BUILD_DIR:-build}
-GEN=()
-if command -v ninja >/dev/null && [ ! -f "$BUILD_DIR/Makefile" ]; then GEN=(-G Ninja); fi
+. scripts/generator.sh; qws_generator "$BUILD_DIR"
 cmake -S . -B "$BUILD_DIR" "${GEN[@]}" "$@"
 cmake --build "$BUILD_DIR" --parallel "${QWS_JOBS:-$(nproc)}"

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER=${1:-20}
 BUILD_DIR=${QWS_FUZZ_BUILD_DIR:-build-fuzz}
-GEN=(); command -v ninja >/dev/null && GEN=(-G Ninja)
+. scripts/generator.sh; qws_generator "$BUILD_DIR"
 CC=clang CXX=clang++ cmake -S . -B "$BUILD_DIR" "${GEN[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DQWS_BUILD_FUZZ=ON -DQWS_BUILD_QT=OFF -DQWS_BUILD_TESTS=OFF -DQWS_BUILD_EXAMPLES=OFF -DQWS_BUILD_BENCH=OFF >/dev/null
 cmake --build "$BUILD_DIR" --parallel "$(nproc)"

@@ -9,6 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
+. scripts/generator.sh
 STAGES=("$@")
 [ ${#STAGES[@]} -gt 0 ] || STAGES=(asan tsan)
 
@@ -16,8 +17,7 @@ STAGES=("$@")
 run_stage() { # dir sanitize label-regex [extra compile flags] [tests to leave out, regex]
   local dir=$1 sanitize=$2 labels=$3 extra=${4:-} exclude=${5:-^$} start targets
   start=$(date +%s)
-  GEN=()
-  if command -v ninja >/dev/null && [ ! -f "$dir/Makefile" ]; then GEN=(-G Ninja); fi
+  qws_generator "$dir"
   cmake -S . -B "$dir" "${GEN[@]}" -DQWS_SANITIZE="$sanitize" -DCMAKE_BUILD_TYPE=Debug \
         -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g -fno-sanitize-recover=all $extra" -DCMAKE_C_FLAGS_DEBUG="-O1 -g" \
         -DQWS_BUILD_EXAMPLES=OFF -DQWS_BUILD_BENCH=OFF -DQWS_BUILD_FUZZ=OFF >/dev/null
