@@ -29,9 +29,14 @@ struct ServerConnection::HandshakeState {
 };
 
 ServerConnection::ServerConnection(ConnectionConfig config)
-    : m_config(std::move(config))
-    , m_handshake(std::make_unique<HandshakeState>(m_config.handshake))
-    , m_assembler(m_config.messages, true)
+    : ServerConnection(std::make_shared<const ConnectionConfig>(std::move(config)))
+{
+}
+
+ServerConnection::ServerConnection(std::shared_ptr<const ConnectionConfig> config)
+    : m_config(config ? std::move(config) : std::make_shared<const ConnectionConfig>())
+    , m_handshake(std::make_unique<HandshakeState>(m_config->handshake))
+    , m_assembler(m_config->messages, true)
 {
 }
 
@@ -61,12 +66,12 @@ void ServerConnection::receive(std::span<const std::byte> data)
         const RequestParser::Status status = handshake.parser.feed(data, consumed);
         if (status == RequestParser::Status::Failed) {
             m_error = handshake.parser.error();
-            m_output += buildErrorResponse(m_error, {}, m_config.serverName);
+            m_output += buildErrorResponse(m_error, {}, m_config->serverName);
             m_state = State::Closed;
             m_events.emplace_back(std::in_place_type<Failure>, Failure{m_error});
         } else if (status == RequestParser::Status::Complete) {
             handshake.request = handshake.parser.takeRequest();
-            handshake.parser = RequestParser(m_config.handshake);   // its buffer is no longer needed
+            handshake.parser = RequestParser(m_config->handshake);   // its buffer is no longer needed
             const auto rest = data.subspan(std::min(consumed, data.size()));
             handshake.pendingInput.assign(reinterpret_cast<const char *>(rest.data()), rest.size());
             m_state = State::AwaitingDecision;
@@ -98,7 +103,7 @@ void ServerConnection::handshakeTimedOut()
     if (m_state != State::Handshake && m_state != State::AwaitingDecision)
         return;   // a late timer after the 101 (or after closing) changes nothing
     m_error = Error::HandshakeTimeout;
-    m_output += buildErrorResponse(Error::HandshakeTimeout, {}, m_config.serverName);
+    m_output += buildErrorResponse(Error::HandshakeTimeout, {}, m_config->serverName);
     m_state = State::Closed;
     m_events.emplace_back(std::in_place_type<Failure>, Failure{Error::HandshakeTimeout});
 }
@@ -111,19 +116,19 @@ void ServerConnection::accept()
         return;
     const Request &request = m_handshake->request;
     // §4.2.2 item 5.4: at most one subprotocol, the first of ours the client offered.
-    if (auto chosen = selectSubprotocol(m_config.subprotocols, request.subprotocols))
+    if (auto chosen = selectSubprotocol(m_config->subprotocols, request.subprotocols))
         m_subprotocol = std::move(*chosen);
 
     std::string extensions;
-    if (m_config.deflate.enabled)
-        m_deflateParams = negotiateDeflate(request.extensions, m_config.deflate);
+    if (m_config->deflate.enabled)
+        m_deflateParams = negotiateDeflate(request.extensions, m_config->deflate);
     if (m_deflateParams) {
         // RFC 7692 §7.1.2: we inflate with the client's window, deflate with ours.
         m_inflater = std::make_unique<Inflater>(m_deflateParams->clientMaxWindowBits,
                                                 m_deflateParams->clientNoContextTakeover);
         m_deflater = std::make_unique<Deflater>(m_deflateParams->serverMaxWindowBits,
                                                 m_deflateParams->serverNoContextTakeover,
-                                                m_config.deflate.compressionLevel);
+                                                m_config->deflate.compressionLevel);
         m_assembler.setInflater(m_inflater.get());
         extensions = formatDeflateResponse(*m_deflateParams);
     }
@@ -132,7 +137,7 @@ void ServerConnection::accept()
     response.key = request.key;
     response.subprotocol = m_subprotocol;
     response.extensions = extensions;
-    response.serverName = m_config.serverName;
+    response.serverName = m_config->serverName;
     m_output += buildAcceptResponse(response);
     m_state = State::Open;
 
@@ -147,7 +152,7 @@ void ServerConnection::reject(Error error, std::string_view reason)
     if (m_state != State::Handshake && m_state != State::AwaitingDecision)
         return;
     m_error = error;
-    m_output += buildErrorResponse(error, reason, m_config.serverName);
+    m_output += buildErrorResponse(error, reason, m_config->serverName);
     m_handshake->pendingInput.clear();
     m_state = State::Closed;
 }
@@ -221,7 +226,7 @@ bool ServerConnection::sendData(Opcode opcode, std::span<const std::byte> payloa
 {
     if (m_state != State::Open || !m_closing.canSendData())
         return false;
-    if (m_deflater && payload.size() >= m_config.deflate.minMessageSize) {
+    if (m_deflater && payload.size() >= m_config->deflate.minMessageSize) {
         // RFC 7692 §7.2.1: compress the whole message, drop the 00 00 FF FF tail, set RSV1.
         m_scratch.clear();
         m_deflater->deflate(payload, m_scratch);

@@ -42,6 +42,10 @@ public:
     };
 
     explicit ServerConnection(ConnectionConfig config = {});
+    /// Shares one immutable config among many connections (no per-connection copy of the
+    /// subprotocol list or server name). An engine holding a shared_ptr to a struct that contains the
+    /// config can pass an aliasing pointer: std::shared_ptr<const ConnectionConfig>(owner, &owner->connection).
+    explicit ServerConnection(std::shared_ptr<const ConnectionConfig> config);
     ~ServerConnection();
     ServerConnection(const ServerConnection &) = delete;
     ServerConnection &operator=(const ServerConnection &) = delete;
@@ -108,7 +112,7 @@ private:
 
     struct HandshakeState;   // parser, request, bytes after the request: only until releaseHandshake()
 
-    ConnectionConfig m_config;
+    std::shared_ptr<const ConnectionConfig> m_config;   // never null
     State m_state = State::Handshake;
     std::unique_ptr<HandshakeState> m_handshake;
     std::string m_output;

@@ -107,6 +107,7 @@ private slots:
     void sendControlFrames();
     void compressedRoundTrip();
     void compressedReceive();
+    void sharedConfig();
 };
 
 void tst_Connection::handshake_data()
@@ -528,6 +529,28 @@ void tst_Connection::compressedReceive()
     plain.receive(bytes(makeFrame(std::string("\xf2\x48\xcd\xc9\xc9\x07\x00", 7), {.rsv1 = true})));
     QCOMPARE(eventTexts(plain.takeEvents()), QStringList{"failure ReservedBits 1002"});
     QCOMPARE(int(plain.closeCode()), 1002);
+}
+
+void tst_Connection::sharedConfig()
+{
+    // One immutable config shared by many connections: each reads it, none copies it.
+    auto config = std::make_shared<const ConnectionConfig>(
+        ConnectionConfig{.subprotocols = {"chat"}, .serverName = "qws-test"});
+    ServerConnection a(config), b(config);
+    QCOMPARE(config.use_count(), 3);
+    for (ServerConnection *c : {&a, &b}) {
+        std::string response;
+        openConnection(*c, "Sec-WebSocket-Protocol: chat\r\n", &response);
+        const HttpResponse r = parseResponse(qba(response));
+        QCOMPARE(r.status, 101);
+        QCOMPARE(r.headers.value("server"), QByteArray("qws-test"));
+        QCOMPARE(r.headers.value("sec-websocket-protocol"), QByteArray("chat"));
+    }
+    // A null pointer means the default config.
+    ServerConnection d{std::shared_ptr<const ConnectionConfig>()};
+    std::string response;
+    openConnection(d, {}, &response);
+    QCOMPARE(parseResponse(qba(response)).headers.contains("server"), false);
 }
 
 QTEST_APPLESS_MAIN(tst_Connection)
