@@ -108,6 +108,7 @@ private slots:
     void compressedRoundTrip();
     void compressedReceive();
     void sharedConfig();
+    void releaseHandshake();
 };
 
 void tst_Connection::handshake_data()
@@ -551,6 +552,28 @@ void tst_Connection::sharedConfig()
     std::string response;
     openConnection(d, {}, &response);
     QCOMPARE(parseResponse(qba(response)).headers.contains("server"), false);
+}
+
+void tst_Connection::releaseHandshake()
+{
+    ServerConnection c;
+    c.releaseHandshake();   // in Handshake: ignored
+    c.receive(bytes(upgradeRequest() + textFrame("queued")));
+    QCOMPARE(c.state(), ServerConnection::State::AwaitingDecision);
+    c.releaseHandshake();   // in AwaitingDecision: ignored, the request and the queued frame survive
+    QCOMPARE(c.request().path, std::string("/chat"));
+    QVERIFY(!c.request().key.empty());
+    c.accept();
+    QCOMPARE(eventTexts(c.takeEvents()), QStringList{"text(6): queued"});
+    QVERIFY(!c.request().headers.empty());   // kept until released
+    c.releaseHandshake();
+    QVERIFY(c.request().headers.empty());
+    QVERIFY(c.request().key.empty());
+    QVERIFY(c.request().path.empty());
+    c.receive(bytes(textFrame("after")));   // the open connection does not need it
+    QCOMPARE(eventTexts(c.takeEvents()), QStringList{"text(5): after"});
+    c.releaseHandshake();   // twice is harmless
+    QVERIFY(c.request().headers.empty());
 }
 
 QTEST_APPLESS_MAIN(tst_Connection)
