@@ -18,6 +18,7 @@
 #include <QtNetwork/QTcpSocket>
 #include <QtQml/QQmlApplicationEngine>
 
+#include "headless.h"
 #include "qmlwebsocketserver.h"
 
 namespace {
@@ -75,9 +76,7 @@ void route(QTcpSocket *socket, qws::QmlWebSocketServer *server, const QByteArray
 
 int main(int argc, char *argv[])
 {
-    if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM") && qEnvironmentVariableIsEmpty("DISPLAY")
-        && qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY"))
-        qputenv("QT_QPA_PLATFORM", "offscreen");
+    qws::examples::defaultToOffscreen();
     QGuiApplication app(argc, argv);
 
     QCommandLineParser parser;

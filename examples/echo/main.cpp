@@ -2,6 +2,8 @@
 // The echo example: loads Main.qml (a WebSocketServer), prints its URL on stdout, runs headless.
 //   qws-echo [--port N | N]   port: the option or argument, else $QWS_ECHO_PORT, else 8080;
 //                             0 picks a free one
+#include "headless.h"
+
 #include <QtCore/QCommandLineParser>
 #include <QtCore/QTextStream>
 #include <QtGui/QGuiApplication>
@@ -40,10 +42,7 @@ private:
 
 int main(int argc, char *argv[])
 {
-    // Headless by default: no display needed for a server.
-    if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM") && qEnvironmentVariableIsEmpty("DISPLAY")
-        && qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY"))
-        qputenv("QT_QPA_PLATFORM", "offscreen");
+    qws::examples::defaultToOffscreen(); // headless by default: no display needed for a server
     QGuiApplication app(argc, argv);
 
     QCommandLineParser parser;

@@ -2,6 +2,7 @@
 // The inspector: runs a WebSocketServer (Main.qml) and shows its connections; without a display it explains
 // how to run headless and still serves.  qws-inspector [--port N] [--secure] [--cert F --key F] [--echo]
 #include "fileio.h"
+#include "headless.h"
 
 #include <QtCore/QCommandLineParser>
 #include <QtCore/QTextStream>
@@ -10,13 +11,11 @@
 
 int main(int argc, char *argv[])
 {
-    if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM") && qEnvironmentVariableIsEmpty("DISPLAY")
-        && qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY")) {
+    if (qws::examples::defaultToOffscreen()) {
         QTextStream(stderr)
             << "qws-inspector: no display found; running offscreen (the server still runs).\n"
                "  To see the window headless:  xvfb-run -a qws-inspector ...\n"
                "  To run it without a window:  QT_QPA_PLATFORM=offscreen qws-inspector ..." << Qt::endl;
-        qputenv("QT_QPA_PLATFORM", "offscreen");
     }
     // Fusion follows the system palette (light or dark); QT_QUICK_CONTROLS_STYLE overrides it.
     if (qEnvironmentVariableIsEmpty("QT_QUICK_CONTROLS_STYLE"))
