@@ -1002,11 +1002,19 @@ def _deflate(c: Catalogue, limits: dict) -> None:
         hs=Http(101, absent=("sec-websocket-extensions",)))
 
 
+TAIL = b"\x00\x00\xff\xff"  # RFC 7692 §7.2.1: the empty stored block a sender removes, a receiver appends
+
+
+def strip_tail(data: bytes) -> bytes:
+    """A compressed message without its §7.2.1 tail (when it ends with one)."""
+    return data[:-4] if data.endswith(TAIL) else data
+
+
 def zlib_raw(data: bytes, bits: int = 15, final: bool = False) -> bytes:
     """Raw DEFLATE of one message with the §7.2.1 tail removed (fresh context)."""
     co = zlib.compressobj(6, zlib.DEFLATED, -max(9, bits))
     out = co.compress(data) + co.flush(zlib.Z_FINISH if final else zlib.Z_SYNC_FLUSH)
-    return out[:-4] if not final and out.endswith(b"\x00\x00\xff\xff") else out
+    return out if final else strip_tail(out)
 
 
 def _deflate_raw(opcode: int, data: bytes, parts: int, ping_between: bytes) -> bytes:
@@ -1044,8 +1052,7 @@ def _zeros_deflated(n: int) -> bytes:
         out.append(co.compress(chunk[:k]))
         left -= k
     out.append(co.flush(zlib.Z_SYNC_FLUSH))
-    data = b"".join(out)
-    return data[:-4] if data.endswith(b"\x00\x00\xff\xff") else data
+    return strip_tail(b"".join(out))
 
 
 # ---- permessage-deflate response checks (RFC 7692 §7.1) -----------------------------------------------------

@@ -242,7 +242,7 @@ class Conn:
             # Small output steps: zlib checks a back-reference against its window plus the output of the
             # current call, so only short calls catch a server that reaches beyond the negotiated window.
             dec = self.decompressor
-            pending = data + b"\x00\x00\xff\xff"
+            pending = data + C.TAIL
             out = []
             while True:
                 piece = dec.decompress(pending, 32)
@@ -264,7 +264,7 @@ class Conn:
         if final:
             self.compressor = None      # a BFINAL block ends the stream: the next message starts afresh
             return out
-        return out[:-4] if out.endswith(b"\x00\x00\xff\xff") else out
+        return C.strip_tail(out)
 
 
 # ---- running one case ----------------------------------------------------------------------------------------
