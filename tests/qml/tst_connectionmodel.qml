@@ -90,6 +90,7 @@ TestCase {
         tryCompare(m, "count", 1)
         const view = createTemporaryObject(repeaterComponent, test, {model: m})
         const recorder = createTemporaryObject(rolesRecorder, test, {target: m})
+        const socketCounters = spy(m.get(0), "countersChanged") // the socket's NOTIFY rides the same timer
         const start = Date.now()
         for (let i = 0; i < 2000; ++i)
             c.sendText("m" + i)
@@ -102,6 +103,8 @@ TestCase {
         verify(changes.length <= Math.ceil(elapsed / 90) + 2, changes.length + " in " + elapsed + " ms")
         for (let i = 0; i < changes.length; ++i)
             compare(changes[i].roles, counterRoles) // the counter roles only
+        verify(socketCounters.count >= 1)
+        verify(socketCounters.count <= Math.ceil(elapsed / 90) + 2, socketCounters.count + " in " + elapsed + " ms")
         const after = changes.length
         wait(350) // idle: no refresh emits anything
         compare(recorder.changes.length, after)
