@@ -4,6 +4,7 @@
 #include "protocol/deflate.h"
 
 #include "chunks.h"
+#include "deflatehelpers.h"
 #include "eventtext.h"
 #include "framebuilder.h"
 
@@ -68,8 +69,7 @@ QByteArray serverClose(std::uint16_t code, std::string_view reason)
 
 std::string inflated(std::string_view compressed, Inflater &inflater)
 {
-    std::string out;
-    const Error e = inflater.inflate(bytes(compressed), true, out, 64 * 1024 * 1024);
+    const auto [e, out] = inflateOne(inflater, compressed, 64 * 1024 * 1024);
     return e == Error::None ? out : std::string("<inflate failed>");
 }
 

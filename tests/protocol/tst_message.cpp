@@ -4,6 +4,7 @@
 #include "protocol/message.h"
 
 #include "chunks.h"
+#include "deflatehelpers.h"
 #include "eventtext.h"
 #include "framebuilder.h"
 
@@ -27,16 +28,10 @@ QByteArray qba(const std::string &s) { return QByteArray(s.data(), qsizetype(s.s
 std::string_view view(const QByteArray &b) { return {b.constData(), std::size_t(b.size())}; }
 
 /// Compresses `message` as a client would for permessage-deflate (no 00 00 FF FF tail).
-std::string deflated(std::string_view message, Deflater &deflater)
-{
-    std::string out;
-    deflater.deflate(bytes(message), out);
-    return out;
-}
 std::string deflated(std::string_view message)
 {
     Deflater d(15, false, 6);
-    return deflated(message, d);
+    return deflateOne(d, message);
 }
 
 std::string compressedFrame(std::string_view compressed, std::uint8_t opcode = 0x1, bool fin = true)
@@ -460,8 +455,8 @@ void tst_Message::compressed_data()
         << false << mb << QStringList{QStringLiteral("ping: p"), binaryEvent(big, true)};
     {
         Deflater context(15, false, 6);
-        const std::string first = deflated("repeated payload, repeated payload", context);
-        const std::string second = deflated("repeated payload, repeated payload", context);
+        const std::string first = deflateOne(context, "repeated payload, repeated payload");
+        const std::string second = deflateOne(context, "repeated payload, repeated payload");
         QTest::newRow("RFC 7692 §7.2.3.2: Deflater output with context takeover over two messages")
             << qba(compressedFrame(first) + compressedFrame(second)) << false << mb
             << QStringList{textEvent("repeated payload, repeated payload", true),
