@@ -327,32 +327,29 @@ void QmlWebSocketServer::setAllowedOrigins(const QStringList &origins)
     listening starts; an unreadable file, an invalid certificate or key, or a key that does not
     match the certificate sets \c TlsError. In secure mode, a change restarts the listener.
 */
-void QmlWebSocketServer::setCertificate(const QUrl &file)
+void QmlWebSocketServer::setTlsFile(QUrl &member, const QUrl &file, const char *property,
+                                    void (QmlWebSocketServer::*changed)())
 {
-    if (file == m_certificate)
+    if (file == member)
         return;
     if (!isLocalFileUrl(file)) {
-        rejectValue(QStringLiteral("certificate: %1 is not a local file").arg(file.toString()));
+        rejectValue(QStringLiteral("%1: %2 is not a local file").arg(QString::fromLatin1(property), file.toString()));
         return;
     }
-    m_certificate = file;
-    Q_EMIT certificateChanged();
+    member = file;
+    Q_EMIT (this->*changed)();
     if (m_secureMode == SecureMode)
         requestRestart();
 }
 
+void QmlWebSocketServer::setCertificate(const QUrl &file)
+{
+    setTlsFile(m_certificate, file, "certificate", &QmlWebSocketServer::certificateChanged);
+}
+
 void QmlWebSocketServer::setPrivateKey(const QUrl &file)
 {
-    if (file == m_privateKey)
-        return;
-    if (!isLocalFileUrl(file)) {
-        rejectValue(QStringLiteral("privateKey: %1 is not a local file").arg(file.toString()));
-        return;
-    }
-    m_privateKey = file;
-    Q_EMIT privateKeyChanged();
-    if (m_secureMode == SecureMode)
-        requestRestart();
+    setTlsFile(m_privateKey, file, "privateKey", &QmlWebSocketServer::privateKeyChanged);
 }
 
 /*!
@@ -385,16 +382,7 @@ void QmlWebSocketServer::setPeerVerifyMode(PeerVerifyMode mode)
 */
 void QmlWebSocketServer::setCaCertificates(const QUrl &file)
 {
-    if (file == m_caCertificates)
-        return;
-    if (!isLocalFileUrl(file)) {
-        rejectValue(QStringLiteral("caCertificates: %1 is not a local file").arg(file.toString()));
-        return;
-    }
-    m_caCertificates = file;
-    Q_EMIT caCertificatesChanged();
-    if (m_secureMode == SecureMode)
-        requestRestart();
+    setTlsFile(m_caCertificates, file, "caCertificates", &QmlWebSocketServer::caCertificatesChanged);
 }
 
 /*!

@@ -192,6 +192,8 @@ private:
     void clearError();
     void rejectValue(const QString &text);
     void requestRestart();
+    // certificate, privateKey, caCertificates: a local file URL or refused; restarts in secure mode.
+    void setTlsFile(QUrl &member, const QUrl &file, const char *property, void (QmlWebSocketServer::*changed)());
     void update();
     void setListening(bool listening, const QUrl &url);
     void setFingerprint(const QString &fingerprint);
