@@ -6,69 +6,21 @@
 
 #include "chunks.h"
 #include "framebuilder.h"
+#include "httpresponse.h"
 
 #include <QtTest/QtTest>
 
 #include <set>
 
 using namespace qws::protocol;
+using qws::test::ParsedResponse;
+using qws::test::parseResponse;
 
 namespace qws::protocol {
 char *toString(Error e) { return qstrdup(describe(e).data()); } // QTest messages, found by ADL
 } // namespace qws::protocol
 
 namespace {
-
-struct ParsedResponse {
-    QByteArray statusLine;
-    QList<QPair<QByteArray, QByteArray>> headers;
-    QByteArray body;
-    bool wellFormed = false;
-
-    QByteArray header(const QByteArray &name) const
-    {
-        for (const auto &h : headers) {
-            if (h.first.compare(name, Qt::CaseInsensitive) == 0)
-                return h.second;
-        }
-        return {};
-    }
-    int count(const QByteArray &name) const
-    {
-        return int(std::count_if(headers.begin(), headers.end(),
-                                 [&](const auto &h) { return h.first.compare(name, Qt::CaseInsensitive) == 0; }));
-    }
-};
-
-// A small independent reader of what we wrote: CRLF lines, "Name: value", a blank line, then the body.
-ParsedResponse parse(const std::string &raw)
-{
-    ParsedResponse r;
-    const QByteArray all = QByteArray::fromStdString(raw);
-    const qsizetype end = all.indexOf("\r\n\r\n");
-    if (end < 0)
-        return r;
-    QList<QByteArray> lines = all.left(end + 2).split('\n'); // each line keeps its CR
-    lines.removeLast();                                       // the empty piece after the last LF
-    for (qsizetype i = 0; i < lines.size(); ++i) {
-        if (!lines[i].endsWith('\r'))
-            return r;
-        const QByteArray line = lines[i].chopped(1);
-        if (line.contains('\r'))
-            return r;
-        if (i == 0) {
-            r.statusLine = line;
-            continue;
-        }
-        const qsizetype colon = line.indexOf(": ");
-        if (colon <= 0)
-            return r;
-        r.headers.append({line.left(colon), line.mid(colon + 2)});
-    }
-    r.body = all.mid(end + 4);
-    r.wellFormed = true;
-    return r;
-}
 
 } // namespace
 
@@ -125,7 +77,7 @@ void tst_Response::acceptResponseExact()
 
 void tst_Response::acceptResponseOptionalHeaders()
 {
-    const ParsedResponse r = parse(buildAcceptResponse({.key = "dGhlIHNhbXBsZSBub25jZQ==",
+    const ParsedResponse r = parseResponse(buildAcceptResponse({.key = "dGhlIHNhbXBsZSBub25jZQ==",
                                                         .subprotocol = "chat",
                                                         .extensions = "permessage-deflate; server_no_context_takeover",
                                                         .serverName = "QuickWebSockets/0.1"}));
@@ -138,7 +90,7 @@ void tst_Response::acceptResponseOptionalHeaders()
     QVERIFY(r.body.isEmpty()); // a 101 has no body: frames follow the blank line
 
     // Empty optional values: no header at all (§4.2.2 item 5.4: no subprotocol → no field).
-    const ParsedResponse bare = parse(buildAcceptResponse({.key = "x3JJHMbDL1EzLkh9GBhXDw=="}));
+    const ParsedResponse bare = parseResponse(buildAcceptResponse({.key = "x3JJHMbDL1EzLkh9GBhXDw=="}));
     QVERIFY(bare.wellFormed);
     QCOMPARE(bare.count("Sec-WebSocket-Protocol"), 0);
     QCOMPARE(bare.count("Sec-WebSocket-Extensions"), 0);
@@ -150,7 +102,7 @@ void tst_Response::acceptResponseNoHeaderInjection()
 {
     const std::string out = buildAcceptResponse({.key = "dGhlIHNhbXBsZSBub25jZQ==",
                                                  .serverName = "evil\r\nSet-Cookie: a=b\r\n\r\nbody"});
-    const ParsedResponse r = parse(out);
+    const ParsedResponse r = parseResponse(out);
     QVERIFY(r.wellFormed);
     QCOMPARE(r.count("Set-Cookie"), 0);
     QVERIFY(r.body.isEmpty());
@@ -164,7 +116,7 @@ void tst_Response::acceptsParsedRequest()
     std::size_t consumed = 0;
     const std::string request = qws::test::upgradeRequest();
     QCOMPARE(p.feed(qws::test::bytes(request), consumed), RequestParser::Status::Complete);
-    const ParsedResponse r = parse(buildAcceptResponse({.key = p.request().key}));
+    const ParsedResponse r = parseResponse(buildAcceptResponse({.key = p.request().key}));
     QCOMPARE(r.header("Sec-WebSocket-Accept"), QByteArray("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));
 }
 
@@ -204,7 +156,7 @@ void tst_Response::errorResponse()
 
     QCOMPARE(httpStatusFor(error), status);
     QCOMPARE(closeCodeFor(error), std::uint16_t(0)); // handshake errors never become close frames
-    const ParsedResponse r = parse(buildErrorResponse(error));
+    const ParsedResponse r = parseResponse(buildErrorResponse(error));
     QVERIFY(r.wellFormed);
     QCOMPARE(r.statusLine, statusLine);
     QVERIFY(r.header("Content-Type").startsWith("text/plain"));
@@ -222,7 +174,7 @@ void tst_Response::errorResponse()
 
 void tst_Response::errorResponseCustomReasonAndServer()
 {
-    const ParsedResponse r = parse(buildErrorResponse(Error::HandshakeOriginRefused, "origin https://evil.example "
+    const ParsedResponse r = parseResponse(buildErrorResponse(Error::HandshakeOriginRefused, "origin https://evil.example "
                                                       "is not allowed\r\n", "QuickWebSockets/0.1"));
     QVERIFY(r.wellFormed);
     QCOMPARE(r.statusLine, QByteArray("HTTP/1.1 403 Forbidden"));
@@ -231,7 +183,7 @@ void tst_Response::errorResponseCustomReasonAndServer()
     QCOMPARE(r.header("Content-Length"), QByteArray::number(r.body.size()));
 
     // A non-handshake error is a caller mistake, answered with a well-formed 400 all the same.
-    const ParsedResponse fallback = parse(buildErrorResponse(Error::InvalidUtf8));
+    const ParsedResponse fallback = parseResponse(buildErrorResponse(Error::InvalidUtf8));
     QVERIFY(fallback.wellFormed);
     QCOMPARE(fallback.statusLine, QByteArray("HTTP/1.1 400 Bad Request"));
 }
