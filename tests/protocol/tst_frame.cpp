@@ -22,13 +22,7 @@ namespace {
 
 constexpr std::array<std::uint8_t, 4> kMask{0x37, 0xfa, 0x21, 0x3d};   // RFC 6455 §5.7's key
 
-std::string hex(std::initializer_list<int> bytes)
-{
-    std::string s;
-    for (int b : bytes)
-        s.push_back(static_cast<char>(b));
-    return s;
-}
+using qws::test::hex;
 
 /// Only the header bytes of a frame announcing `length` (makeFrame writes no payload when it is empty).
 std::string header(std::uint64_t length, FrameSpec spec = {})

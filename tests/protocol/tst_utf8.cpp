@@ -17,13 +17,7 @@ Q_DECLARE_METATYPE(std::string)
 
 namespace {
 
-std::string hex(std::initializer_list<int> bytes)
-{
-    std::string s;
-    for (int b : bytes)
-        s.push_back(static_cast<char>(b));
-    return s;
-}
+using qws::test::hex;
 
 /// The reference: decode code point by code point and check the value (a different method from the
 /// validator's byte DFA). Returns true when `s` is complete, valid UTF-8.

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <initializer_list>
 #include <span>
 #include <string>
 #include <string_view>
@@ -15,6 +16,15 @@ namespace qws::test {
 inline std::span<const std::byte> bytes(std::string_view s)
 {
     return {reinterpret_cast<const std::byte *>(s.data()), s.size()};
+}
+
+/// A byte string spelled as numbers: hex({0x81, 0x85}) == "\x81\x85".
+inline std::string hex(std::initializer_list<int> bytes)
+{
+    std::string s;
+    for (int b : bytes)
+        s.push_back(static_cast<char>(b));
+    return s;
 }
 
 /// A way of cutting an input into consecutive chunks.
