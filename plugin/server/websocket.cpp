@@ -444,23 +444,19 @@ qint64 WebSocket::bytesToWrite() const
 */
 void WebSocket::pauseReading()
 {
-    Q_D(WebSocket);
-    d->readingPaused = true;
-    d->channel->setUserPaused(true);
+    d_func()->channel->setUserPaused(true);
 }
 
 /*! Reads from the peer again after pauseReading(). */
 void WebSocket::resumeReading()
 {
-    Q_D(WebSocket);
-    d->readingPaused = false;
-    d->channel->setUserPaused(false);
+    d_func()->channel->setUserPaused(false);
 }
 
 /*! Returns \c true between pauseReading() and resumeReading(). */
 bool WebSocket::isReadingPaused() const
 {
-    return d_func()->readingPaused;
+    return d_func()->channel->userPaused.load(std::memory_order_relaxed);
 }
 
 /*! Returns a snapshot of the connection's counters; cheap, callable from any thread. */

@@ -35,7 +35,6 @@ public:
     QString errorString;
     WebSocketProtocol::CloseCode closeCode = WebSocketProtocol::CloseCodeNormal;
     QString closeReason;
-    bool readingPaused = false;
     bool outboundFullSignalled = false;
 };
 
