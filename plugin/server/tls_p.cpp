@@ -208,12 +208,8 @@ Transport::Status TlsTransport::handshake()
 Transport::Status TlsTransport::read(char *buffer, std::size_t size, std::size_t &count)
 {
     count = 0;
-    if (m_fatal)
-        return Status::Failed;
-    if (!m_handshakeDone) {
-        if (const Status s = handshake(); s != Status::Ok)
-            return s;
-    }
+    if (const Status s = ready(); s != Status::Ok)
+        return s;
     if (m_shutdownPending)
         flushShutdown();
     if (size == 0)
@@ -241,12 +237,8 @@ Transport::Status TlsTransport::read(char *buffer, std::size_t size, std::size_t
 Transport::Status TlsTransport::write(const struct iovec *iov, int iovcnt, std::size_t &count)
 {
     count = 0;
-    if (m_fatal)
-        return Status::Failed;
-    if (!m_handshakeDone) {
-        if (const Status s = handshake(); s != Status::Ok)
-            return s;
-    }
+    if (const Status s = ready(); s != Status::Ok)
+        return s;
     std::size_t total = 0;
     for (int i = 0; i < iovcnt; ++i)
         total += iov[i].iov_len;

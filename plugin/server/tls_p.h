@@ -146,6 +146,8 @@ public:
 private:
     friend struct TlsCallbacks;
     Status fail(const QString &what, int sslError, int ret);
+    /// read()/write() start here: Failed after a fatal error (even post-handshake), else handshake().
+    Status ready() { return m_fatal ? Status::Failed : handshake(); }
     void handshakeEnded();
     bool flushShutdown();
     void collectPeerChain();
