@@ -4,6 +4,7 @@
 //  W A R N I N G  — private engine header, not installed; it may change without notice.
 #pragma once
 
+#include "defaults_p.h"
 #include "stats.h"
 #include "websocketserver.h"
 
@@ -115,8 +116,8 @@ public:
 
     // ---- immutable once published -----------------------------------------------------------
     ConnectionInfo info;
-    qint64 maxInboundQueue = 4 * 1024 * 1024;
-    qint64 maxOutboundQueue = 16 * 1024 * 1024;
+    qint64 maxInboundQueue = defaults::kMaxInboundQueue;
+    qint64 maxOutboundQueue = defaults::kMaxOutboundQueue;
     OutboundPolicy outboundPolicy = OutboundPolicy::CloseConnection;
 
     // ---- lock-free, any thread --------------------------------------------------------------

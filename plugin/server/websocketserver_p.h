@@ -79,20 +79,20 @@ public:
     // Settings (owner thread; copied into EngineConfig snapshots for the engine).
     QString serverName;
     const WebSocketServer::SslMode secureMode;
-    std::chrono::milliseconds handshakeTimeout{10000};
-    int maxPendingConnections = 30;
+    std::chrono::milliseconds handshakeTimeout{defaults::kHandshakeTimeoutMs};
+    int maxPendingConnections = defaults::kMaxPendingConnections;
     QNetworkProxy proxy{QNetworkProxy::DefaultProxy};
     QSslConfiguration sslConfiguration;
     QStringList subprotocols;
     int workerThreadCount;
     CompressionOptions compression;
-    qint64 maxMessageSize = qint64(64) * 1024 * 1024;
-    qint64 maxFrameSize = qint64(64) * 1024 * 1024;
+    qint64 maxMessageSize = defaults::kMaxMessageSize;
+    qint64 maxFrameSize = defaults::kMaxFrameSize;
     QStringList allowedOrigins;
     std::chrono::milliseconds keepAliveInterval{0};
     std::chrono::milliseconds idleTimeout{0};
-    qint64 maxInboundQueue = qint64(4) * 1024 * 1024;
-    qint64 maxOutboundQueue = qint64(16) * 1024 * 1024;
+    qint64 maxInboundQueue = defaults::kMaxInboundQueue;
+    qint64 maxOutboundQueue = defaults::kMaxOutboundQueue;
     OutboundPolicy outboundPolicy = OutboundPolicy::CloseConnection;
 
     WebSocketProtocol::CloseCode error = WebSocketProtocol::CloseCodeNormal;

@@ -78,14 +78,14 @@ std::unique_ptr<Transport> makeTlsTransport(int fd, TlsContext &context);
 /// connection uses the snapshot current when it was accepted ("only new clients see a change").
 struct EngineConfig {
     protocol::ConnectionConfig connection;
-    qint64 handshakeTimeoutMs = 10000;     ///< < 0: no handshake timeout
-    int maxPendingConnections = 30;
+    qint64 handshakeTimeoutMs = defaults::kHandshakeTimeoutMs; ///< < 0: no handshake timeout
+    int maxPendingConnections = defaults::kMaxPendingConnections;
     qint64 keepAliveMs = 0;                ///< 0: no keepalive pings
     qint64 idleTimeoutMs = 0;              ///< 0: no idle timeout
     qint64 closeTimeoutMs = 5000;          ///< wait this long for the peer's close frame, then drop TCP
     qint64 lingerMs = 2000;                ///< after our last byte, wait this long for the peer's FIN
-    qint64 maxInboundQueue = 4 * 1024 * 1024;
-    qint64 maxOutboundQueue = 16 * 1024 * 1024;
+    qint64 maxInboundQueue = defaults::kMaxInboundQueue;
+    qint64 maxOutboundQueue = defaults::kMaxOutboundQueue;
     OutboundPolicy outboundPolicy = OutboundPolicy::CloseConnection;
     QStringList allowedOrigins;            ///< empty: all
     bool secure = false;

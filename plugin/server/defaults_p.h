@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The engine's defaults, named once (docs/security.md lists them); every settings struct starts from these.
+//
+//  W A R N I N G  — private engine header, not installed; it may change without notice.
+#pragma once
+
+#include <protocol/message.h>
+
+#include <QtCore/qglobal.h>
+
+namespace qws::defaults {
+
+inline constexpr int kMaxPendingConnections = 30;                 ///< as QWebSocketServer
+inline constexpr qint64 kHandshakeTimeoutMs = 10000;              ///< as QWebSocketServer
+inline constexpr qint64 kMaxInboundQueue = qint64(4) * 1024 * 1024;   ///< then reading pauses
+inline constexpr qint64 kMaxOutboundQueue = qint64(16) * 1024 * 1024; ///< then OutboundPolicy applies
+/// Message and frame limits: the protocol core's own defaults.
+inline constexpr qint64 kMaxMessageSize = qint64(protocol::MessageLimits{}.maxMessageSize);
+inline constexpr qint64 kMaxFrameSize = qint64(protocol::MessageLimits{}.maxFrameSize);
+
+} // namespace qws::defaults
