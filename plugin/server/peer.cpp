@@ -36,7 +36,9 @@ Peer::Peer(Worker &worker, std::unique_ptr<Transport> transport, std::shared_ptr
     : m_worker(worker)
     , m_transport(std::move(transport))
     , m_config(std::move(config))
-    , m_core(std::make_unique<protocol::ServerConnection>(m_config->connection))
+    , m_core(std::make_unique<protocol::ServerConnection>(
+          // aliasing pointer: every peer shares its snapshot's connection settings, no per-peer copy
+          std::shared_ptr<const protocol::ConnectionConfig>(m_config, &m_config->connection)))
     , m_peerAddress(peer)
     , m_localAddress(local)
 {
