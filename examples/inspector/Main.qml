@@ -32,6 +32,7 @@ ApplicationWindow {
     readonly property alias tabs: tabs
     readonly property alias connectionsPage: connectionsPage
     readonly property alias serverPage: serverPage
+    readonly property alias eventsPage: eventsPage
 
 
     palette: theme === "dark" ? darkPalette : theme === "light" ? lightPalette : systemPalette
@@ -101,7 +102,7 @@ ApplicationWindow {
         currentIndex: tabs.currentIndex
         ServerPage { id: serverPage; server: server; store: store }
         ConnectionsPage { id: connectionsPage; store: store; fileIO: window.fileIO }
-        EventsPage { store: store }
+        EventsPage { id: eventsPage; store: store }
         ChartsPage { store: store }
     }
 

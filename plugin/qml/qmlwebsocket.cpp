@@ -229,6 +229,22 @@ void QmlWebSocket::close(int code, const QString &reason)
 }
 
 /*!
+    \qmlmethod void WebSocket::abort()
+    Drops the TCP connection at once, without a closing handshake: no close frame is sent and
+    queued outgoing data is discarded. The client sees the connection end abnormally. \l state
+    becomes \c WebSocket.Unconnected, \l closeCode reads 1006 (abnormal closure, RFC 6455 §7.1.5)
+    with the reason "aborted", and \l disconnected() is emitted once, before abort() returns.
+    Does nothing once the connection has ended.
+*/
+void QmlWebSocket::abort()
+{
+    if (!m_socket || m_finished || m_socket->state() == QAbstractSocket::UnconnectedState)
+        return; // already ended: its own close code stands
+    m_aborted = true;
+    m_socket->abort(); // the engine emits disconnected() before returning → handleDisconnected()
+}
+
+/*!
     \qmlsignal WebSocket::textMessageReceived(string message)
     \qmlsignal WebSocket::binaryMessageReceived(ArrayBuffer message)
     A whole message arrived. Many messages that arrive together are delivered in one batch, in order.
@@ -266,7 +282,10 @@ void QmlWebSocket::handleDisconnected()
     if (m_finished)
         return;
     m_finished = true;
-    if (m_socket) {
+    if (m_aborted) {
+        m_closeCode = int(WebSocketProtocol::CloseCodeAbnormalDisconnection);
+        m_closeReason = QStringLiteral("aborted");
+    } else if (m_socket) {
         m_closeCode = int(m_socket->closeCode());
         m_closeReason = m_socket->closeReason();
     }

@@ -91,6 +91,7 @@ public:
     Q_INVOKABLE double sendBinaryMessage(const QByteArray &message);
     Q_INVOKABLE void ping(const QByteArray &payload = QByteArray());
     Q_INVOKABLE void close(int code = 1000, const QString &reason = QString());
+    Q_INVOKABLE void abort();
 
 Q_SIGNALS:
     void textMessageReceived(const QString &message);
@@ -122,6 +123,7 @@ private:
     int m_closeCode = 0;
     QString m_closeReason;
     bool m_finished = false;
+    bool m_aborted = false; // abort() was called: closeCode reads 1006, not the engine's default
 };
 
 } // namespace qws

@@ -50,7 +50,7 @@ TestCase {
         c.url = win.serverUrl + "/leaving"; c.active = true
         chat.url = win.serverUrl + "/chat"; chat.open()
         tryVerify(() => win.store.openCount === 4, 5000)
-        win.store.allowedOrigins = ["https://example.org"] // new clients only; the open ones stay
+        win.server.allowedOrigins = ["https://example.org"] // new clients only; the open ones stay
         intruder.url = win.serverUrl + "/admin"; intruder.open()
         tryVerify(() => intruder.finished, 5000)
         win.store.autoReply = "echo"

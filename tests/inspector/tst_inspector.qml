@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // The inspector driven by real clients: rows appear, UI sends reach the client and are logged with their
-// size, a UI close reaches the client with its code and reason, export writes valid JSON Lines, echo mode.
+// size, a UI close reaches the client with its code and reason, export writes valid JSON Lines, echo mode,
+// kick drops the TCP connection with no close frame, handshake failures logged with the client's address.
 import QtQuick
 import QtTest
 import QtWebSockets
@@ -118,7 +119,19 @@ TestCase {
         const page = win.connectionsPage
         page.selectedId = row.cid
         const actions = page.messages.actions
-        actions.codeBox.value = 4001
+        // Codes are shown as digits, never locale-grouped ("1,000"), and typed ones are taken.
+        compare(actions.codeBox.value, 1000)
+        compare(actions.codeBox.displayText, "1000")
+        compare(actions.codeBox.contentItem.text, "1000")
+        win.tabs.currentIndex = 1
+        win.requestActivate()
+        tryVerify(() => win.active, 5000)
+        actions.codeBox.contentItem.forceActiveFocus()
+        actions.codeBox.contentItem.selectAll()
+        KeyInput.type(win, "4001")
+        KeyInput.press(win, Qt.Key_Return)
+        tryCompare(actions.codeBox, "value", 4001, 3000)
+        compare(actions.codeBox.contentItem.text, "4001")
         actions.reasonField.text = "bye from the inspector"
         actions.closeSelected()
         tryCompare(qtClient, "closeCode", 4001, 5000)
@@ -165,20 +178,57 @@ TestCase {
         tryVerify(() => openRow("/a-second") === undefined, 5000)
     }
 
-    function test_8_handshakeFailureInEventLog() {
-        win.store.allowedOrigins = ["https://good.example"]
-        const before = win.store.events.count
-        const bad = Qt.createQmlObject('import InspectorTest; TestClient { origin: "https://evil.example" }', test)
+    function eventsSince(before) {
+        const out = []
+        for (let i = before; i < win.store.events.count; ++i) out.push(win.store.events.get(i))
+        return out
+    }
+    function peerText(client) { // how the event log writes a client's address:port
+        const a = client.localAddress.replace(/^::ffff:/, "")
+        return (a.indexOf(":") >= 0 ? "[" + a + "]" : a) + ":" + client.localPort
+    }
+
+    function test_8_handshakeFailuresInEventLog() {
+        // A refused origin: the element's own allow-list refuses; the log names the client and why.
+        win.server.allowedOrigins = ["https://good.example"]
+        let before = win.store.events.count
+        const bad = Qt.createQmlObject('import InspectorTest; RawClient { origin: "https://evil.example" }', test)
         bad.url = win.serverUrl + "/refused"
         bad.open()
-        tryVerify(() => bad.finished, 5000)
-        verify(!bad.connected)
-        let found = false
-        tryVerify(() => { for (let i = before; i < win.store.events.count; ++i)
-                              if (win.store.events.get(i).kind === "handshake") return true
-                          return false }, 5000)
-        win.store.allowedOrigins = []
-        bad.destroy()
+        tryVerify(() => bad.ended, 5000)
+        verify(bad.statusLine.startsWith("HTTP/1.1 403"), bad.statusLine)
+        verify(bad.localPort > 0)
+        if (!win.store.reportsHandshakeFailures) {
+            win.server.allowedOrigins = []
+            bad.destroy()
+            skip("the module's WebSocketServer has no handshakeFailed signal yet (branch h-signal)")
+        }
+        const refused = "handshake failed from " + peerText(bad) + ": refused origin ("
+        tryVerify(() => eventsSince(before).some(e => e.kind === "handshake" && e.message.startsWith(refused)), 5000,
+                  refused + " in " + JSON.stringify(eventsSince(before)))
+        verify(eventsSince(before).find(e => e.message.startsWith(refused)).message.indexOf("evil.example") > 0)
+        // a good origin still gets in
+        const good = Qt.createQmlObject('import InspectorTest; RawClient { origin: "https://good.example" }', test)
+        good.url = win.serverUrl + "/allowed"
+        good.open()
+        tryCompare(good, "upgraded", true, 5000)
+        win.server.allowedOrigins = []
+        // A bad request: plain HTTP, no upgrade.
+        before = win.store.events.count
+        const plain = Qt.createQmlObject('import InspectorTest; RawClient {}', test)
+        plain.request = "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+        plain.url = win.serverUrl
+        plain.open()
+        tryVerify(() => plain.ended, 5000)
+        verify(plain.statusLine.startsWith("HTTP/1.1 4"), plain.statusLine)
+        const badRequest = "handshake failed from " + peerText(plain) + ": bad request ("
+        tryVerify(() => eventsSince(before).some(e => e.kind === "handshake" && e.message.startsWith(badRequest)), 5000,
+                  badRequest + " in " + JSON.stringify(eventsSince(before)))
+        // the event page shows them
+        win.tabs.currentIndex = 2
+        tryVerify(() => win.eventsPage.list.count === win.store.events.count)
+        bad.destroy(); good.destroy(); plain.destroy()
+        tryVerify(() => openRow("/allowed") === undefined, 5000)
     }
 
     function test_9_secureModeShowsFingerprint() {
@@ -200,8 +250,28 @@ TestCase {
         tryVerify(() => win.store.log(row.cid).items.some(e => e.opcode === "pong" && e.direction === "in"), 5000)
         tryVerify(() => win.store.row(row.cid).rtt >= 0, 3000)
         win.store.kick(row.cid)
-        tryCompare(c, "closeCode", 1008, 5000)
+        // the client sees the TCP connection end with no close frame
+        tryVerify(() => c.finished, 5000) // (Qt's client then reports its default code, 1000: no frame said otherwise)
         tryVerify(() => win.store.row(row.cid).closed, 5000)
+        compare(win.store.row(row.cid).closeCode, 1006)
+        verify(win.store.log(row.cid).items.some(e => e.opcode === "kick" && e.direction === "out"))
+        // a bare TCP client shows exactly which frames arrived: the message, then nothing
+        const raw = Qt.createQmlObject('import InspectorTest; RawClient {}', test)
+        raw.url = win.serverUrl + "/kicked-raw"
+        raw.open()
+        tryVerify(() => openRow("/kicked-raw") !== undefined, 5000)
+        const rawRow = openRow("/kicked-raw")
+        win.store.sendText(rawRow.cid, "last words")
+        tryCompare(raw, "opcodes", [1], 5000)
+        win.connectionsPage.selectedId = rawRow.cid
+        win.connectionsPage.messages.actions.kickSelected()
+        tryVerify(() => raw.ended, 5000)
+        compare(raw.closeFrameSeen, false)
+        compare(raw.opcodes, [1])
+        compare(raw.trailingBytes, 0)
+        tryVerify(() => eventsSince(0).some(e => e.kind === "disconnect" && e.message.indexOf("#" + rawRow.cid + " ") === 0
+                                             && e.message.indexOf("code 1006") > 0), 5000)
+        raw.destroy()
         c.destroy()
     }
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // Runner of the QML tests: one tst_*.qml per ctest (-import <build>/imports -input <file>).
+#include "rawclient.h"
 #include "testclient.h"
 
 #include <QtQml/QQmlEngine>
@@ -13,6 +14,7 @@ public Q_SLOTS:
     void applicationAvailable()
     {
         qmlRegisterType<TestClient>("QwsTest", 1, 0, "TestClient");
+        qmlRegisterType<RawClient>("QwsTest", 1, 0, "RawClient");
         qmlRegisterSingletonType<TestHelper>("QwsTest", 1, 0, "Helper",
                                              [](QQmlEngine *, QJSEngine *) -> QObject * {
                                                  return new TestHelper;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// ActionsBar: send text or binary (hex/base64) to one connection or all, ping, close with code+reason, kick.
+// ActionsBar: send text or binary (hex/base64) to one connection or all, ping, close with code+reason,
+// kick (abort: the TCP connection dropped without a closing handshake).
 import QtQuick
 import QtQuick.Controls
 import QtQuick.Layouts
@@ -34,6 +35,7 @@ Frame {
         return true
     }
     function closeSelected() { store.closeConnection(cid, code.value, reason.text) }
+    function kickSelected() { store.kick(cid) }
 
     ColumnLayout {
         anchors.fill: parent
@@ -55,15 +57,15 @@ Frame {
             Layout.fillWidth: true
             Button { text: qsTr("Ping"); enabled: bar.open; onClicked: bar.store.ping(bar.cid) }
             Label { text: qsTr("Close code") }
-            SpinBox { id: code; from: 1000; to: 4999; value: 1000; editable: true }
+            NumberBox { id: code; objectName: "closeCode"; from: 1000; to: 4999; value: 1000 }
             TextField { id: reason; Layout.fillWidth: true; placeholderText: qsTr("Reason (≤ 123 bytes)"); maximumLength: 123 }
             Button { text: qsTr("Close"); enabled: bar.open; onClicked: bar.closeSelected() }
             Button {
                 text: qsTr("Kick")
                 enabled: bar.open
-                onClicked: bar.store.kick(bar.cid)
+                onClicked: bar.kickSelected()
                 ToolTip.visible: hovered
-                ToolTip.text: qsTr("Close at once with 1008 (the module has no abort)")
+                ToolTip.text: qsTr("Drop the TCP connection at once, without a close frame (abort)")
             }
         }
     }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// EventsPage: the server's event log — listening, handshake failures with their reason, connects and
-// disconnects with close codes.
+// EventsPage: the server's event log — listening, handshake failures with the client's address:port and
+// the reason in plain words, connects and disconnects with close codes.
 import QtQuick
 import QtQuick.Controls
 import QtQuick.Layouts
@@ -8,6 +8,7 @@ import QtQuick.Layouts
 Pane {
     id: page
     required property Store store
+    readonly property alias list: list
     ColumnLayout {
         anchors.fill: parent
         RowLayout {

@@ -89,9 +89,9 @@ ScrollView {
                 onEditingFinished: page.server.host = text
             }
             Label { text: qsTr("Port (0 = any free)") }
-            SpinBox {
+            NumberBox {
                 objectName: "portBox"
-                from: 0; to: 65535; editable: true
+                from: 0; to: 65535
                 value: page.server.port
                 onValueModified: page.server.port = value
             }
@@ -114,14 +114,16 @@ ScrollView {
                 onEditingFinished: page.server.privateKey = text
             }
             Label { text: qsTr("Handshake timeout (ms, -1 = none)") }
-            SpinBox {
-                from: -1; to: 600000; stepSize: 1000; editable: true
+            NumberBox {
+                objectName: "handshakeTimeoutBox"
+                from: -1; to: 600000; stepSize: 1000
                 value: page.server.handshakeTimeout
                 onValueModified: page.server.handshakeTimeout = value
             }
             Label { text: qsTr("Max pending connections") }
-            SpinBox {
-                from: 1; to: 100000; editable: true
+            NumberBox {
+                objectName: "maxPendingBox"
+                from: 1; to: 100000
                 value: page.server.maxPendingConnections
                 onValueModified: page.server.maxPendingConnections = value
             }
@@ -140,13 +142,14 @@ ScrollView {
             Label { text: qsTr("Allowed origins (empty = all)") }
             TextField {
                 Layout.fillWidth: true
-                text: page.store.allowedOrigins.join(", ")
+                text: page.server.allowedOrigins.join(", ")
                 placeholderText: "https://example.org"
-                onEditingFinished: page.store.allowedOrigins = page.splitList(text)
+                onEditingFinished: page.server.allowedOrigins = page.splitList(text)
             }
             Label { text: qsTr("Max message size (KiB)") }
-            SpinBox {
-                from: 1; to: 2097151; editable: true
+            NumberBox {
+                objectName: "maxMessageBox"
+                from: 1; to: 2097151
                 value: Math.round(page.server.maxMessageSize / 1024)
                 onValueModified: page.server.maxMessageSize = value * 1024
             }

@@ -16,9 +16,6 @@ Item {
     property int logCapacity: 500
     /// How long closed connections stay in the table (ms).
     property int keepClosedMs: 30000
-    /// Origins let in (empty = all). The store applies it itself (not the element's allowedOrigins) so that
-    /// each refused origin is reported in the event log.
-    property list<string> allowedOrigins: []
     /// Bytes of a binary payload kept for the hex view.
     property int binaryKeep: 4096
 
@@ -40,6 +37,10 @@ Item {
     property real lastBytes: 0
 
     property ListModel events: ListModel {}
+    /// The element reports each failed handshake with the client's address (handshakeFailed); a
+    /// module without that signal only has its serverError text.
+    readonly property bool reportsHandshakeFailures: typeof server.handshakeFailed === "function"
+    Component.onCompleted: if (reportsHandshakeFailures) server.handshakeFailed.connect(handshakeFailed)
 
     function event(kind: string, text: string) {
         events.append({ time: Format.time(Date.now()), kind: kind, message: text })
@@ -116,8 +117,13 @@ Item {
         record(cid, "out", "close", code + (reason ? " " + reason : ""), 2 + Format.utf8Length(reason))
         r.socket.close(code, reason)
     }
-    /// The module has no abort(); a kick is a close with 1008 (policy violation).
-    function kick(cid: real) { closeConnection(cid, 1008, "kicked by the inspector") }
+    /// Kick: drop the TCP connection at once, no close frame (WebSocket.abort(); closeCode then reads 1006).
+    function kick(cid: real) {
+        const r = row(cid)
+        if (!r || r.closed || !r.socket) return
+        record(cid, "out", "kick", "aborted by the inspector (no close frame)", 0)
+        r.socket.abort()
+    }
 
     /// A connection's log as JSON Lines (one JSON object a line).
     function jsonLines(cid: real): string {
@@ -202,6 +208,24 @@ Item {
         })
     }
 
+    /// The element's handshakeFailed(peerAddress, peerPort, reason, errorString) reason, in plain words.
+    function handshakeReasonWords(reason: int): string {
+        switch (reason) {
+        case WebSocketServer.HandshakeBadRequest: return qsTr("bad request")
+        case WebSocketServer.HandshakeTimeout: return qsTr("timeout")
+        case WebSocketServer.HandshakeOriginRefused: return qsTr("refused origin")
+        case WebSocketServer.HandshakeTlsFailed: return qsTr("TLS error")
+        case WebSocketServer.HandshakeServerFull: return qsTr("server full")
+        case WebSocketServer.HandshakeConnectionLost: return qsTr("connection lost")
+        }
+        return qsTr("reason %1").arg(reason)
+    }
+    function handshakeFailed(peerAddress: string, peerPort: int, reason: int, errorString: string) {
+        const host = peerAddress.indexOf(":") >= 0 ? "[" + peerAddress + "]" : peerAddress // IPv6 in brackets
+        event("handshake", qsTr("handshake failed from %1:%2: %3").arg(host).arg(peerPort)
+              .arg(handshakeReasonWords(reason)) + (errorString ? " (" + errorString + ")" : ""))
+    }
+
     function reply(cid: real, message: var, binary: bool) {
         if (autoReply === "echo") {
             binary ? sendBinary(cid, message) : sendText(cid, message)
@@ -215,16 +239,11 @@ Item {
         target: store.server
         function onClientConnected(socket) { store.track(socket) }
         function onServerError(error) {
+            // Each failed handshake is logged by handshakeFailed, with the client's address; the
+            // element's error text is shown on the server page.
+            if (error === WebSocketServer.HandshakeError && store.reportsHandshakeFailures) return
             store.event(error === WebSocketServer.HandshakeError ? "handshake" : "error",
                         store.server.errorString)
-        }
-        function onOriginAuthenticationRequired(authenticator) {
-            const origin = authenticator.origin
-            if (store.allowedOrigins.length === 0) return
-            if (!store.allowedOrigins.some(o => o.toLowerCase() === origin.toLowerCase())) {
-                authenticator.allowed = false
-                store.event("handshake", "refused origin \"" + origin + "\" (allowed: " + store.allowedOrigins.join(", ") + ")")
-            }
         }
         function onAcceptError(error) { store.event("accept", "accept failed (socket error " + error + ")") }
         function onListeningChanged() {
