@@ -297,7 +297,10 @@ def main():
     p.add_argument('--write-docs', action='store_true', help='(re)write our section of docs/benchmarks.md')
     p.add_argument('--no-pin', action='store_true')
     p.add_argument('--only', choices=['load', 'qml'], help='one group: the load workloads, or the QML path')
+    p.add_argument('--qml-probes', default='', help='QML probes to run (default all: handler,window,inspector,'
+                                                    'inspector_echo)')
     a = p.parse_args()
+    a.qml_probes = [x for x in a.qml_probes.split(',') if x]
     a.servers = [s for s in a.servers.split(',') if s]
     a.duration = a.duration if a.duration is not None else (0.3 if a.quick else 5.0)
     a.idle_conns = a.idle_conns if a.idle_conns is not None else (100 if a.quick else 19000)
