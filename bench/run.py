@@ -5,9 +5,10 @@
 Each server runs pinned to CPU 0 (taskset -c 0), the load generator on CPU 1. The headline figure is server
 CPU efficiency: verified echoes (or storm cycles) per server CPU-second, read from /proc/<pid>/stat over the
 measured window by qws_load itself (--server-pid). Python 3 standard library only.
+The QML path (messages into a JavaScript handler, frame times under load) is the `qml` group: bench/qml_bench.py.
 
-  bench/run.py [--build-dir build] [--quick] [--servers echoserver,qml,qtref,raw] [--workloads a,b]
-               [--duration S] [--idle-conns N] [--hold S] [--write-docs] [--json bench/results.json]
+  bench/run.py [--build-dir build] [--quick] [--only load|qml] [--servers echoserver,qml,qtref,raw]
+               [--workloads a,b] [--duration S] [--idle-conns N] [--hold S] [--write-docs] [--json bench/results.json]
 """
 import argparse
 import datetime
@@ -22,6 +23,8 @@ import sys
 import tempfile
 import threading
 import time
+
+import qml_bench
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 READY_RE = re.compile(r'LISTENING\s+(\d+)|wss?://[^\s/:]+:(\d+)')
@@ -293,7 +296,11 @@ def main():
     p.add_argument('--json', default=None, help='results file (default bench/results.json; none in --quick)')
     p.add_argument('--write-docs', action='store_true', help='(re)write our section of docs/benchmarks.md')
     p.add_argument('--no-pin', action='store_true')
+    p.add_argument('--only', choices=['load', 'qml'], help='one group: the load workloads, or the QML path')
+    p.add_argument('--qml-probes', default='', help='QML probes to run (default all: handler,window,inspector,'
+                                                    'inspector_echo)')
     a = p.parse_args()
+    a.qml_probes = [x for x in a.qml_probes.split(',') if x]
     a.servers = [s for s in a.servers.split(',') if s]
     a.duration = a.duration if a.duration is not None else (0.3 if a.quick else 5.0)
     a.idle_conns = a.idle_conns if a.idle_conns is not None else (100 if a.quick else 19000)
@@ -302,6 +309,41 @@ def main():
     if not loadgen:
         sys.exit('run.py: qws_load not found under %s/bench/load (build the bench targets first)' % a.build_dir)
     pin = not a.no_pin and (os.cpu_count() or 1) >= 2 and shutil.which('taskset') is not None
+    out_json = a.json or (None if a.quick else os.path.join(ROOT, 'bench', 'results.json'))
+    failures = 0
+    if a.only != 'qml':
+        failures += run_load(a, loadgen, pin, out_json)
+    if a.only != 'load':
+        failures += run_qml(a, loadgen, pin, out_json)
+    return 1 if failures else 0
+
+
+def run_qml(a, loadgen, pin, out_json):
+    info = machine()
+    results, failures, notes = qml_bench.run(a, loadgen, pin, READY_RE, lambda t: print(t, file=sys.stderr))
+    text = qml_bench.markdown(results, info, pin, a.quick)
+    print(text)
+    if out_json:
+        save_json(out_json, qml=dict(machine=info, quick=a.quick, pinned=pin, notes=notes, results=results))
+    if a.write_docs:
+        write_docs(text, qml_bench.DOCS_BEGIN, qml_bench.DOCS_END)
+    return failures
+
+
+def save_json(path, **groups):
+    """Updates the given top-level keys of the results file, keeping the other group's results."""
+    data = {}
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        pass
+    data.update(groups)
+    with open(path, 'w') as f:
+        json.dump(data, f, indent=1)
+
+
+def run_load(a, loadgen, pin, out_json):
     wl_all = workloads(a)
     wl = [w for w in a.workloads.split(',') if w]
     for w in wl:
@@ -373,22 +415,20 @@ def main():
                '', it, '']
     text = '\n'.join(md)
     print(text)
-    out_json = a.json or (None if a.quick else os.path.join(ROOT, 'bench', 'results.json'))
     if out_json:
-        with open(out_json, 'w') as f:
-            json.dump(dict(machine=info, quick=a.quick, pinned=pin, notes=notes, results=results), f, indent=1)
+        save_json(out_json, machine=info, quick=a.quick, pinned=pin, notes=notes, results=results)
     if a.write_docs:
-        write_docs(text)
-    return 1 if failures else 0
+        write_docs(text, DOCS_BEGIN, DOCS_END)
+    return failures
 
 
-def write_docs(text):
+def write_docs(text, begin, end):
     path = os.path.join(ROOT, 'docs', 'benchmarks.md')
     old = open(path).read() if os.path.exists(path) else '# Benchmarks\n'
-    block = DOCS_BEGIN + '\n' + text.rstrip() + '\n' + DOCS_END + '\n'
-    if DOCS_BEGIN in old and DOCS_END in old:
-        head, rest = old.split(DOCS_BEGIN, 1)
-        new = head + block + rest.split(DOCS_END, 1)[1].lstrip('\n')
+    block = begin + '\n' + text.rstrip() + '\n' + end + '\n'
+    if begin in old and end in old:
+        head, rest = old.split(begin, 1)
+        new = head + block + rest.split(end, 1)[1].lstrip('\n')
     else:
         new = old.rstrip('\n') + '\n\n' + block
     with open(path, 'w') as f:

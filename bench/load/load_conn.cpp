@@ -388,7 +388,10 @@ void Conn::beginClose()
     if (m_state != State::Open)
         return;
     m_state = State::Closing;
-    m_closeDeadline = nowNs() + kCloseWaitNs;
+    // One-way: the close frame waits behind everything the server has not consumed yet (it may be pacing
+    // us with TCP backpressure), so give it the full --timeout rather than the short close wait.
+    const std::uint64_t wait = std::uint64_t(m_host.opts->timeout * 1e9);
+    m_closeDeadline = nowNs() + (m_host.opts->oneway ? std::max(kCloseWaitNs, wait) : kCloseWaitNs);
     if (!m_host.opts->raw) {
         static const char code[2] = {char(0x03), char(0xe8)}; // 1000 normal closure
         sendControl(0x8, code, 2);

@@ -66,6 +66,8 @@ public:
     State state() const { return m_state; }
     std::uint32_t id() const { return m_id; }
     std::size_t outstanding() const { return m_sendTimes.size() - m_sendHead; }
+    /// Bytes queued for the socket and not written yet.
+    std::size_t unsent() const { return m_out.size() - m_outPos; }
     std::uint64_t phaseStart() const { return m_phaseStart; }
     std::uint64_t startedAt() const { return m_startedAt; }
     bool deflateOn() const { return m_deflate; }

@@ -259,6 +259,8 @@ void Conn::sendMessage()
     }
     ++m_sendSeq;
     ++m_host.counters.sent;
+    if (o.oneway)
+        return; // nothing comes back: no send time to keep (an incoming data message fails verification)
     const std::uint64_t t = nowNs();
     if (outstanding() == 0)
         m_phaseStart = t; // the echo time bound starts now, not when the connection opened

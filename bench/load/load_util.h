@@ -35,6 +35,8 @@ struct Options {
     bool deflate = false;
     bool tls = false;
     bool raw = false;           ///< plain TCP echo, no WebSocket
+    bool oneway = false;        ///< send only: the server is expected to consume, not echo (QML handler probe)
+    double rate = 0;            ///< > 0: open-loop pacing, this many messages/s per connection (echo or oneway)
     int threads = 1;
     int serverPid = 0;
     double timeout = 30.0;      ///< bound on every wait (connect, handshake, drain)

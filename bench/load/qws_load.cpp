@@ -70,6 +70,8 @@ public:
 private:
     bool storm() const { return opts->storm; }
     bool idle() const { return opts->idle > 0; }
+    bool paced() const { return opts->rate > 0; }
+    bool oneway() const { return opts->oneway; }
     void onOpen(Conn &c) override;
     void onEcho(Conn &c, std::uint64_t latencyNs) override;
     void onClosed(Conn &c, bool clean) override;
@@ -79,6 +81,8 @@ private:
     std::uint64_t pending() const { return m_started - opened - m_failedEarly; }
     std::uint64_t live() const { return m_started - m_closed; }
     bool trySend(Conn &c);
+    int sendDue();
+    bool topUp();
     std::uint32_t nextId() { return (std::uint32_t(m_index) << 24) | (m_nextId++ & 0xffffff); }
 
     Shared &m_shared;
@@ -93,6 +97,10 @@ private:
     std::uint32_t m_nextId = 0;
     bool m_sending = false;
     std::uint64_t m_lastScan = 0;
+    std::uint64_t m_runStart = 0;        ///< paced: the schedule's origin
+    std::uint64_t m_paced = 0;           ///< paced: messages sent so far on the schedule
+    std::size_t m_rr = 0;                ///< paced: round-robin position over m_conns
+    std::vector<Conn *> m_touched;       ///< paced: connections written to in this round
 };
 
 void Worker::onOpen(Conn &c)
@@ -111,8 +119,52 @@ bool Worker::trySend(Conn &c)
         return false;
     }
     c.sendMessage();
-    ++m_outstanding;
+    if (!oneway())
+        ++m_outstanding;
     return true;
+}
+
+// Open-loop pacing: message k of this worker is due at start + k / (rate x connections), sent round-robin,
+// so each connection sends exactly --rate per second whatever the server does (a late client catches up).
+// Returns the milliseconds until the next message is due.
+int Worker::sendDue()
+{
+    const double perSecond = opts->rate * double(std::max<std::size_t>(1, m_conns.size()));
+    const std::uint64_t due = std::uint64_t(double(now - m_runStart) * perSecond / 1e9);
+    m_touched.clear();
+    for (std::size_t tries = 0; m_paced < due && m_sending && tries < m_conns.size() * 4 + 1024; ++tries) {
+        Conn &c = *m_conns[m_rr++ % m_conns.size()];
+        if (c.state() != Conn::State::Open)
+            continue; // a dead connection's share is not redistributed (it counted as an error)
+        if (!trySend(c))
+            break;
+        ++m_paced;
+        if (c.unsent() > 0 && (m_touched.empty() || m_touched.back() != &c))
+            m_touched.push_back(&c);
+    }
+    for (Conn *c : m_touched)
+        if (c->state() == Conn::State::Open)
+            c->flush();
+    const double nextNs = double(m_paced + 1) * 1e9 / perSecond;
+    const double wait = nextNs - double(now - m_runStart);
+    return wait <= 0 ? 0 : int(std::min(50.0, wait / 1e6 + 1));
+}
+
+// One-way at full speed: keep up to 16 KiB queued per connection; the server's TCP window paces us.
+// True when some socket took everything (so the caller polls again at once instead of sleeping).
+bool Worker::topUp()
+{
+    const std::size_t low = 16 * 1024;
+    bool hungry = false;
+    for (auto &c : m_conns) {
+        if (c->state() != Conn::State::Open || c->unsent() >= low)
+            continue;
+        while (m_sending && c->unsent() < low && trySend(*c)) {
+        }
+        if (c->state() == Conn::State::Open && c->flush() && c->state() == Conn::State::Open && c->unsent() == 0)
+            hungry = true;
+    }
+    return hungry;
 }
 
 void Worker::onEcho(Conn &c, std::uint64_t latencyNs)
@@ -123,7 +175,7 @@ void Worker::onEcho(Conn &c, std::uint64_t latencyNs)
         return;
     }
     hist.add(latencyNs);
-    if (!idle())
+    if (!idle() && !paced())
         trySend(c);
 }
 
@@ -207,6 +259,8 @@ void Worker::run()
             m_conns.push_back(std::make_unique<Conn>(*this));
         for (auto &c : m_conns)
             m_free.push_back(c.get());
+    } else if (paced() || oneway()) {
+        m_runStart = nowNs(); // the first messages go out in the loop below
     } else {
         const int perConn = idle() ? 1 : opts->inflight;
         for (auto &c : m_conns) {
@@ -229,7 +283,14 @@ void Worker::run()
         // Sleep in epoll until the next event or the deadline (no busy polling: its CPU would count as ours).
         const std::uint64_t dl = m_shared.deadline.load(std::memory_order_relaxed);
         const std::uint64_t t = nowNs();
-        pump(m_sending && dl > t ? int(std::min<std::uint64_t>(50, (dl - t) / 1000000 + 1)) : 50);
+        int timeoutMs = m_sending && dl > t ? int(std::min<std::uint64_t>(50, (dl - t) / 1000000 + 1)) : 50;
+        if (m_sending && paced()) {
+            now = t;
+            timeoutMs = std::min(timeoutMs, sendDue());
+        } else if (m_sending && oneway() && topUp()) {
+            timeoutMs = 0;
+        }
+        pump(timeoutMs);
         if (m_sending && (now >= m_shared.deadline.load(std::memory_order_relaxed) ||
                           (opts->messages && m_shared.budget.load(std::memory_order_relaxed) <= 0)))
             m_sending = false;
@@ -256,11 +317,13 @@ void Worker::run()
         if (c->state() == Conn::State::Open)
             c->beginClose();
     const std::uint64_t closeStart = nowNs();
+    // One-way: the server may still be consuming what we queued; each connection's own close deadline bounds it.
+    const std::uint64_t closeWait = oneway() ? std::uint64_t((opts->timeout + 5) * 1e9) : 5'000'000'000ull;
     while (true) {
         bool any = false;
         for (auto &c : m_conns)
             any = any || (c->state() != Conn::State::Closed && c->state() != Conn::State::Idle);
-        if (!any || nowNs() - closeStart > 5'000'000'000ull)
+        if (!any || nowNs() - closeStart > closeWait)
             break;
         pump(10);
         m_lastScan = 0;
@@ -276,7 +339,9 @@ void Worker::run()
                  "usage: qws_load --port P [--host 127.0.0.1] [--path /] [--conns N] [--inflight K]\n"
                  "  [--size BYTES] [--text|--binary|--json] [--duration S | --messages M] [--threads N]\n"
                  "  [--pingpong] [--storm [--parallel P]] [--idle N [--hold S]] [--ramp N] [--deflate] [--tls] [--raw]\n"
-                 "  [--server-pid PID] [--timeout S] [--label NAME]\n"
+                 "  [--oneway] [--rate MSGS_PER_S_PER_CONN] [--server-pid PID] [--timeout S] [--label NAME]\n"
+                 "--oneway sends without expecting echoes (as fast as the server's TCP window allows, or at\n"
+                 "--rate); --rate paces each connection open-loop (echoes still verified unless --oneway).\n"
                  "Prints one JSON line. Exit status 1 on any connect, handshake, protocol or verification error.\n");
     std::exit(code);
 }
@@ -313,6 +378,8 @@ Options parseArgs(int argc, char **argv)
         else if (a == "--deflate") o.deflate = true;
         else if (a == "--tls") o.tls = true;
         else if (a == "--raw") o.raw = true;
+        else if (a == "--oneway") o.oneway = true;
+        else if (a == "--rate") o.rate = std::atof(next());
         else if (a == "--server-pid") o.serverPid = std::atoi(next());
         else if (a == "--timeout") o.timeout = std::atof(next());
         else if (a == "--label") o.label = next();
@@ -330,6 +397,14 @@ Options parseArgs(int argc, char **argv)
     o.inflight = std::clamp(o.inflight, 1, 4096);
     o.parallel = std::max(1, o.parallel);
     o.size = std::max<std::size_t>(1, o.size);
+    if ((o.oneway || o.rate > 0) && (o.storm || o.idle > 0 || o.raw)) {
+        std::fprintf(stderr, "qws_load: --oneway and --rate go with the echo workload only (not storm, idle, raw)\n");
+        usage(2);
+    }
+    if (o.rate < 0 || !std::isfinite(o.rate)) {
+        std::fprintf(stderr, "qws_load: --rate must be a positive number of messages per second per connection\n");
+        usage(2);
+    }
     if (o.raw && (o.deflate || o.tls)) {
         std::fprintf(stderr, "qws_load: --raw excludes --deflate and --tls\n");
         usage(2);
@@ -415,7 +490,7 @@ int main(int argc, char **argv)
     const double dur = double(t1 - t0) / 1e9;
     const double srvCpu = (srv0 >= 0 && srv1 >= 0) ? srv1 - srv0 : -1;
     const double cliCpu = cli1 - cli0;
-    const double units = double(o.storm ? c.cycles : c.messages);
+    const double units = double(o.storm ? c.cycles : o.oneway ? c.sent : c.messages);
     const std::uint64_t expectOpen = std::uint64_t(total);
     const bool failed = c.errors() > 0 || units == 0 || (!o.storm && opened < expectOpen);
     const long connsOpen = o.storm ? 0 : long(opened);
@@ -423,10 +498,12 @@ int main(int argc, char **argv)
 
     std::printf("{\"label\":\"%s\",\"mode\":\"%s\",\"workload\":\"%s\",\"tls\":%s,\"deflate_offered\":%s,"
                 "\"deflate_negotiated\":%llu,\"conns\":%d,\"inflight\":%d,\"size\":%zu,\"opcode\":\"%s\","
-                "\"threads\":%d,\"nofile_limit\":%llu,",
-                o.label.c_str(), o.raw ? "raw" : "ws", o.storm ? "storm" : o.idle > 0 ? "idle" : "echo",
+                "\"threads\":%d,\"nofile_limit\":%llu,\"oneway\":%s,\"rate_per_conn\":%.3f,\"sent_per_s\":%.1f,",
+                o.label.c_str(), o.raw ? "raw" : "ws",
+                o.storm ? "storm" : o.idle > 0 ? "idle" : o.oneway ? "oneway" : "echo",
                 o.tls ? "true" : "false", o.deflate ? "true" : "false", (unsigned long long)c.deflateNegotiated,
-                total, o.inflight, o.size, o.text ? "text" : "binary", threads, (unsigned long long)nofile);
+                total, o.inflight, o.size, o.text ? "text" : "binary", threads, (unsigned long long)nofile,
+                o.oneway ? "true" : "false", o.rate, double(c.sent) / (double(t1 - t0) / 1e9));
     std::printf("\"messages\":%llu,\"bytes\":%llu,\"sent\":%llu,\"handshakes\":%llu,\"cycles\":%llu,"
                 "\"conns_open\":%ld,\"errors\":%llu,\"connect_errors\":%llu,\"handshake_errors\":%llu,"
                 "\"verify_errors\":%llu,\"protocol_errors\":%llu,\"unexpected_closes\":%llu,\"timeouts\":%llu,",

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // The inspector: runs a WebSocketServer (Main.qml) and shows its connections; without a display it explains
 // how to run headless and still serves.  qws-inspector [--port N] [--secure] [--cert F --key F] [--echo]
+// QWS_FRAME_STATS=<file> records the window's frame times for the benchmarks (framestats.h).
 #include "fileio.h"
+#include "framestats.h"
 #include "headless.h"
 
 #include <QtCore/QCommandLineParser>
@@ -59,6 +61,8 @@ int main(int argc, char *argv[])
     if (engine.rootObjects().isEmpty())
         return 1;
     QObject *root = engine.rootObjects().constFirst();
+    if (!qws::examples::FrameStats::fromEnvironment(root))
+        return 1;
     // Main.qml logs later URL changes (restarts) itself.
     const QString url = root->property("serverUrl").toString();
     if (!url.isEmpty())
