@@ -4,6 +4,7 @@
 
 #include "logging_p.h"
 #include "plaintransport_p.h"
+#include "poller_p.h"
 #include "transport_p.h"
 #include "worker_p.h"
 
@@ -11,12 +12,9 @@
 #include <cerrno>
 #include <chrono>
 
-#include <sys/epoll.h>
-
 namespace qws {
 
 namespace {
-
 
 std::span<const std::byte> asBytes(const char *data, std::size_t size)
 {
@@ -68,14 +66,14 @@ void Peer::start(const QByteArray &initialBytes)
 
 void Peer::onEvents(std::uint32_t events)
 {
-    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+    if (events & Poller::Readable) {
         m_readable = true;
         if (m_writeWantsRead) {
             m_writeWantsRead = false;
             m_writable = true;
         }
     }
-    if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
+    if (events & Poller::Writable) {
         m_writable = true;
         if (m_readWantsWrite) {
             m_readWantsWrite = false;
@@ -112,8 +110,13 @@ void Peer::driveTransport()
         m_phase = Phase::Active;
         m_readable = m_writable = true;   // the TLS layer may already hold application data
         break;
-    case Transport::Status::WantRead:
+    case Transport::Status::WantRead:   // what it waits for (only rearm() reads these flags here)
+        m_readable = false;
+        m_writable = true;
+        break;
     case Transport::Status::WantWrite:
+        m_readable = true;
+        m_writable = false;
         break;
     case Transport::Status::Closed:
     case Transport::Status::Failed:
@@ -325,6 +328,29 @@ void Peer::reschedule()
     if (when < timerWhen) {
         timerWhen = when;
         m_worker.scheduleTimer(this, when);
+    }
+    if (m_worker.levelTriggered())
+        rearm();
+}
+
+void Peer::rearm()
+{
+    // Level-triggered polling: ask only for what we wait for, or poll() reports it again at once.
+    // Readable: we saw EAGAIN and may read (not paused, not blocked by the inbound queue), or a TLS
+    // write needs input. Writable: output is pending and the socket was full, or a TLS read needs
+    // to write. In the TLS handshake the flags hold exactly what handshake() asked for.
+    std::uint32_t want = 0;
+    if (m_phase == Phase::Transport) {
+        want = (m_readable ? 0u : std::uint32_t(Poller::Readable)) | (m_writable ? 0u : std::uint32_t(Poller::Writable));
+    } else {
+        if ((!m_readable && !m_readWantsWrite && mayRead()) || m_writeWantsRead)
+            want |= Poller::Readable;
+        if ((!m_writable && !m_writeWantsRead && !m_out.isEmpty()) || m_readWantsWrite)
+            want |= Poller::Writable;
+    }
+    if (want != m_interest) {
+        m_interest = std::uint8_t(want);
+        m_worker.setInterest(this, want);
     }
 }
 

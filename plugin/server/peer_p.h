@@ -38,7 +38,8 @@ public:
     int fd() const;
     /// Begins: transport handshake, then `initialBytes` (handleConnection()) as if just read.
     void start(const QByteArray &initialBytes);
-    /// epoll readiness (edge-triggered).
+    /// Readiness from the worker's Poller (Poller::Readable | Writable): edge-triggered with epoll,
+    /// level-triggered with poll (then reschedule() keeps the interest to what the peer waits for).
     void onEvents(std::uint32_t events);
     /// Continue reading after the fairness budget ran out.
     void onReady();
@@ -86,7 +87,8 @@ private:
     void flush();
     void maybeFinish();
     void die(QAbstractSocket::SocketError error = QAbstractSocket::UnknownSocketError);
-    void reschedule();
+    void reschedule();   // the next deadline, and (level-triggered poller) the fd's interest
+    void rearm();
     qint64 nextDeadline() const;
     QAbstractSocket::SocketError transportError() const;
 
@@ -110,6 +112,7 @@ private:
     bool m_writeWantsRead = false;
     bool m_inboundBlocked = false;
     bool m_peerEof = false;
+    std::uint8_t m_interest = 0;   // level-triggered poller: what the fd is polled for now
 };
 
 } // namespace qws

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// Worker: one engine thread. epoll (edge-triggered for peers), an eventfd for commands, a min-heap
-// of deadlines driving epoll_wait's timeout, and accept4() on the shared listening socket.
+// Worker: one engine thread. A Poller (epoll edge-triggered, or poll(2) level-triggered) with its
+// wake-up for commands, a min-heap of deadlines driving the wait's timeout, and accept4() on the shared
+// listening socket.
 #include "worker_p.h"
 
 #include "eventbatch_p.h"
 #include "logging_p.h"
 #include "peer_p.h"
 #include "plaintransport_p.h"
+#include "poller_p.h"
 #ifdef QWS_HAVE_TLS
 #  include "tls_p.h"
 #endif
@@ -19,17 +21,13 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 namespace qws {
 
 namespace {
-constexpr std::uint64_t kWakeId = ~std::uint64_t(0);
-constexpr std::uint64_t kListenId = ~std::uint64_t(0) - 1;
-constexpr int kMaxEvents = 256;
+constexpr std::uint64_t kListenId = Poller::kWakeTag - 1;
 constexpr int kAcceptBurst = 64;
 
 std::uint64_t peerId(const Peer *peer)
@@ -47,26 +45,15 @@ Worker::Worker(WorkerHost &host, int index)
 Worker::~Worker()
 {
     stop();
-    if (m_wakeFd >= 0)
-        ::close(m_wakeFd);
-    if (m_epoll >= 0)
-        ::close(m_epoll);
 }
 
 bool Worker::start(QString *errorString)
 {
-    m_epoll = ::epoll_create1(EPOLL_CLOEXEC);
-    m_wakeFd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (m_epoll < 0 || m_wakeFd < 0) {
-        if (errorString)
-            *errorString = QStringLiteral("cannot create the engine's event loop: %1")
-                                   .arg(QString::fromLocal8Bit(std::strerror(errno)));
+    m_poller = Poller::create(errorString);
+    if (!m_poller)
         return false;
-    }
-    epoll_event event{};
-    event.events = EPOLLIN;
-    event.data.u64 = kWakeId;
-    ::epoll_ctl(m_epoll, EPOLL_CTL_ADD, m_wakeFd, &event);
+    m_levelTriggered = m_poller->levelTriggered();
+    qCDebug(lcServer).nospace() << "engine thread " << m_index << ": poller: " << m_poller->name();
     m_readBuffer = std::make_unique<char[]>(kReadBufferSize);
     m_thread = std::thread([this] { run(); });
     return true;
@@ -76,8 +63,7 @@ bool Worker::start(QString *errorString)
 
 void Worker::wake()
 {
-    const std::uint64_t one = 1;
-    [[maybe_unused]] const ssize_t n = ::write(m_wakeFd, &one, sizeof one);
+    m_poller->wake();
 }
 
 void Worker::runAndWait(Command command)
@@ -161,16 +147,13 @@ void Worker::run()
 {
     const std::string name = "qws-engine-" + std::to_string(m_index);
     pthread_setname_np(pthread_self(), name.c_str());
-    epoll_event events[kMaxEvents];
     m_now = monotonicMs();
     while (!m_stop.load(std::memory_order_relaxed)) {
-        const int n = ::epoll_wait(m_epoll, events, kMaxEvents, nextTimeout());
+        const std::span<const PollEvent> events = m_poller->wait(nextTimeout());
         m_now = monotonicMs();
-        for (int i = 0; i < n; ++i) {
-            const std::uint64_t id = events[i].data.u64;
-            if (id == kWakeId) {
-                std::uint64_t value;
-                [[maybe_unused]] const ssize_t r = ::read(m_wakeFd, &value, sizeof value);
+        for (const PollEvent &event : events) {
+            const std::uint64_t id = event.tag;
+            if (id == Poller::kWakeTag) {
                 processCommands();
             } else if (id == kListenId) {
                 acceptConnections();
@@ -178,7 +161,7 @@ void Worker::run()
                 const std::uint32_t slot = std::uint32_t(id);
                 Peer *peer = slot < m_peers.size() ? m_peers[slot] : nullptr;
                 if (peer && peer->generation == std::uint32_t(id >> 32) && !peer->isDead())
-                    peer->onEvents(events[i].events);
+                    peer->onEvents(event.events);
             }
         }
         if (!m_ready.empty()) {
@@ -198,7 +181,7 @@ void Worker::run()
     flushPosts();
     reapRetired();
     if (m_listenPolled)
-        ::epoll_ctl(m_epoll, EPOLL_CTL_DEL, m_listenFd, nullptr);
+        m_poller->remove(m_listenFd);
     m_listenPolled = false;
 }
 
@@ -216,7 +199,7 @@ void Worker::processCommands()
         switch (command.kind) {
         case Command::Kind::Listener:
             if (m_listenPolled)
-                ::epoll_ctl(m_epoll, EPOLL_CTL_DEL, m_listenFd, nullptr);
+                m_poller->remove(m_listenFd);
             m_listenPolled = false;
             m_listenFd = command.fd;
             if (m_listenFd >= 0) {
@@ -260,16 +243,12 @@ void Worker::updateListenerPolling()
     if (want == m_listenPolled)
         return;
     if (want) {
-        epoll_event event{};
-        // Level-triggered + EPOLLEXCLUSIVE: one worker is woken per connection burst.
-        event.events = EPOLLIN | EPOLLEXCLUSIVE;
-        event.data.u64 = kListenId;
-        if (::epoll_ctl(m_epoll, EPOLL_CTL_ADD, m_listenFd, &event) == 0)
+        if (m_poller->addListener(m_listenFd, kListenId))
             m_listenPolled = true;
         else
             qCWarning(lcServer) << "cannot poll the listening socket:" << std::strerror(errno);
     } else {
-        ::epoll_ctl(m_epoll, EPOLL_CTL_DEL, m_listenFd, nullptr);
+        m_poller->remove(m_listenFd);
         m_listenPolled = false;
     }
 }
@@ -367,10 +346,8 @@ void Worker::addPeer(int fd, QByteArray initialBytes, const sockaddr_storage *ac
     m_peers[slot] = peer;
     m_peerCount.fetch_add(1, std::memory_order_relaxed);
 
-    epoll_event event{};
-    event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-    event.data.u64 = peerId(peer);
-    if (::epoll_ctl(m_epoll, EPOLL_CTL_ADD, fd, &event) != 0) {
+    // poll: no interest until the peer's first reschedule() says what it waits for
+    if (!m_poller->addConnection(fd, peerId(peer), 0)) {
         qCWarning(lcServer) << "cannot poll a connection:" << std::strerror(errno);
         retire(peer);
         return;
@@ -381,6 +358,11 @@ void Worker::addPeer(int fd, QByteArray initialBytes, const sockaddr_storage *ac
 void Worker::scheduleTimer(Peer *peer, qint64 when)
 {
     m_timers.push({when, peer->slot, peer->generation});
+}
+
+void Worker::setInterest(Peer *peer, std::uint32_t interest)
+{
+    m_poller->setInterest(peer->fd(), interest);
 }
 
 void Worker::markReady(Peer *peer)
@@ -441,7 +423,7 @@ void Worker::reapRetired()
             m_freeSlots.push_back(peer->slot);
         }
         if (peer->fd() >= 0)
-            ::epoll_ctl(m_epoll, EPOLL_CTL_DEL, peer->fd(), nullptr);
+            m_poller->remove(peer->fd());
         m_peerCount.fetch_sub(1, std::memory_order_relaxed);
         delete peer;   // closes the socket (the Transport owns it)
     }

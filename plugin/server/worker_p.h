@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// One engine thread: an epoll loop owning raw non-blocking sockets, one protocol core per peer, timers.
+// One engine thread: a readiness loop (Poller) owning raw non-blocking sockets, one protocol core per peer, timers.
 //
 //  W A R N I N G  — private engine header, not installed; it may change without notice.
 #pragma once
@@ -34,6 +34,7 @@ namespace qws {
 
 class Channel;
 class Peer;
+class Poller;
 class Transport;
 class Worker;
 
@@ -115,9 +116,10 @@ public:
     virtual void workerDrained(Worker *worker) = 0;
 };
 
-/// Every worker polls the one listening socket with EPOLLEXCLUSIVE and accepts for itself (accept4),
-/// so connections spread over the threads without a hand-off; handleConnection() sockets are handed
-/// to workers round-robin through adopt().
+/// Every worker polls the one listening socket (epoll: EPOLLEXCLUSIVE) and accepts for itself
+/// (accept4), so connections spread over the threads without a hand-off; handleConnection() sockets
+/// are handed to workers round-robin through adopt(). The Poller backend is chosen in start()
+/// (QWS_POLLER, see poller_p.h).
 class Worker
 {
 public:
@@ -150,6 +152,10 @@ public:
     static constexpr std::size_t kReadBufferSize = 256 * 1024;
     std::vector<InEvent> &scratchEvents() { return m_scratch; }
     void scheduleTimer(Peer *peer, qint64 when);
+    /// True with a level-triggered Poller (poll): peers must report their interest (setInterest).
+    bool levelTriggered() const { return m_levelTriggered; }
+    /// Level-triggered pollers only: Poller::Readable | Writable that `peer` is waiting for.
+    void setInterest(Peer *peer, std::uint32_t interest);
     void markReady(Peer *peer);
     void retire(Peer *peer);
     /// The channel has events for its owner: posted at the end of this loop iteration.
@@ -188,8 +194,8 @@ private:
 
     WorkerHost &m_host;
     const int m_index;
-    int m_epoll = -1;
-    int m_wakeFd = -1;
+    std::unique_ptr<Poller> m_poller;
+    bool m_levelTriggered = false;
     std::thread m_thread;
     std::atomic<bool> m_stop{false};
     std::atomic<int> m_peerCount{0};
