@@ -12,7 +12,7 @@
 
 namespace qws {
 
-/// One non-blocking stream over a connected socket fd, driven by a worker's epoll loop. Every call
+/// One non-blocking stream over a connected socket fd, driven by a worker's poller loop (epoll or poll). Every call
 /// returns at once. A worker only ever talks to its connections through this interface, so TCP, TLS
 /// or a test double plug in (model: Qt HTTP Server's QHttpServerStream, Beast's stream<NextLayer>).
 class Transport
