@@ -7,6 +7,8 @@
 #include <server/selfsigned_p.h>
 #include <server/websocketserver.h>
 
+#include <QtNetwork/QTcpServer>
+#include <QtNetwork/QTcpSocket>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QtTest>
 
@@ -66,6 +68,8 @@ private slots:
     void connectionLost_data();
     void connectionLost();
     void connectionLostDuringTls();
+    void serverClosedMidHandshake();
+    void handleConnectionPeer();
     void notCollectedWhenNotConnected();
     void cappedPerBatch();
 
@@ -298,6 +302,45 @@ void tst_HandshakeFailed::connectionLostDuringTls()
     QCOMPARE(r.port, port);
     QVERIFY2(r.text.contains(QLatin1String("closed the connection")), qPrintable(r.text));
     QTRY_COMPARE(server.tlsHandshakeFailureCount(), quint64(1));   // still counted as before
+}
+
+void tst_HandshakeFailed::serverClosedMidHandshake()
+{
+    WebSocketServer server(QStringLiteral("t"), WebSocketServer::NonSecureMode);
+    QSignalSpy spy(&server, &WebSocketServer::handshakeFailed);
+    QSignalSpy closed(&server, &WebSocketServer::closed);
+    QVERIFY(listen(server));
+    RawClient client;
+    QVERIFY(client.connectTo(server.serverPort()));
+    QVERIFY(client.send("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n"));
+    QTest::qWait(100);   // the server has read the partial request
+    server.close();
+    QVERIFY(client.readUntil("\r\n\r\n", 20000).startsWith("HTTP/1.1 503"));
+    Report r;
+    EXPECT_ONE(spy, client, Failure::ConnectionLost, r);
+    QVERIFY2(r.text.contains(QLatin1String("server closed")), qPrintable(r.text));
+    QTRY_COMPARE_WITH_TIMEOUT(closed.size(), qsizetype(1), 20000);
+}
+
+void tst_HandshakeFailed::handleConnectionPeer()
+{
+    // A socket accepted elsewhere (an HTTP server sharing the port): the peer comes from it.
+    WebSocketServer server(QStringLiteral("t"), WebSocketServer::NonSecureMode);
+    QSignalSpy spy(&server, &WebSocketServer::handshakeFailed);
+    QTcpServer http;
+    QVERIFY(http.listen(QHostAddress::LocalHost, 0));
+    connect(&http, &QTcpServer::newConnection, this, [&] {
+        while (QTcpSocket *socket = http.nextPendingConnection())
+            server.handleConnection(socket);
+    });
+    RawClient client;
+    QVERIFY(client.connectTo(http.serverPort()));
+    QVERIFY(client.send("GET /page HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+    QTRY_VERIFY_WITH_TIMEOUT(!spy.isEmpty(), 20000);
+    Report r;
+    EXPECT_ONE(spy, client, Failure::BadRequest, r);
+    QVERIFY2(r.text.contains(QLatin1String("HTTP 400")), qPrintable(r.text));
+    QVERIFY(client.readUntil("\r\n\r\n").startsWith("HTTP/1.1 400"));
 }
 
 void tst_HandshakeFailed::notCollectedWhenNotConnected()
