@@ -65,6 +65,17 @@ TestCase {
         compare(xhr.status, 400)
     }
 
+    function test_dualStackShowsIPv4() {
+        // host "" listens on every address (dual-stack): the engine sees ::ffff:127.0.0.1, QML shows 127.0.0.1.
+        const s = server({host: "", allowedOrigins: ["https://good.example"]})
+        const c = createTemporaryObject(clientComponent, test,
+                                        {url: "ws://127.0.0.1:" + portOf(s.url) + "/", origin: "https://evil.example"})
+        c.open()
+        tryVerify(() => s.failures.length === 1, 20000)
+        compare(s.failures[0].reason, WebSocketServer.HandshakeOriginRefused)
+        compare(s.failures[0].address, "127.0.0.1")
+    }
+
     function test_enumValuesAreDistinct() {
         const values = [WebSocketServer.HandshakeBadRequest, WebSocketServer.HandshakeTimeout,
                         WebSocketServer.HandshakeOriginRefused, WebSocketServer.HandshakeTlsFailed,
