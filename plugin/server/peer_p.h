@@ -91,6 +91,12 @@ private:
     void rearm();
     qint64 nextDeadline() const;
     QAbstractSocket::SocketError transportError() const;
+    /// Claims this peer's one handshake-failure report (WebSocketServer::handshakeFailed()); true
+    /// when the owner listens, so the caller builds the text only then. peerprotocol.cpp.
+    bool claimFailureReport();
+    void reportFailure(WebSocketServer::HandshakeFailure reason, const QString &text);
+    void reportHandshakeError(protocol::Error error, int status);
+    QString connectionLostText(QAbstractSocket::SocketError error) const;
 
     Worker &m_worker;
     std::unique_ptr<Transport> m_transport;
@@ -113,6 +119,7 @@ private:
     bool m_inboundBlocked = false;
     bool m_peerEof = false;
     std::uint8_t m_interest = 0;   // level-triggered poller: what the fd is polled for now
+    bool m_failureReported = false;   // handshake failure claimed (reported or nobody listening)
 };
 
 } // namespace qws
