@@ -37,7 +37,8 @@ def probes(a):
         # gulps of tens of thousands of messages, too coarse for a window of a second or two.
         'handler': dict(title='64 B text one-way into a JS handler, %s' % ('4 conns x 5,000 msg/s' if q else
                                                                             '20 conns at full speed'),
-                        conns=4 if q else 20, rate=5000 if q else 0, echo=False, duration=1.5 if q else max(a.duration, 5.0) + 2,
+                        conns=4 if q else 20, rate=5000 if q else 0, echo=False,
+                        duration=1.5 if q else max(a.duration, 5.0) + 2,
                         warmup=0.3 if q else 2.0, baseline=0),
         'window': dict(title='minimal window (WebSocketServer + ConnectionList + spinner), %d conns x 20 msg/s'
                        % (20 if q else 1000), conns=20 if q else 1000, rate=20, echo=False,
