@@ -188,8 +188,8 @@ private:
     bool m_postQueued = false;
     bool m_readBlocked = false;
     bool m_finished = false;
+    bool m_queuedForWorker = false;   // with the other flags: one Channel per connection, no padding
     std::vector<OutCommand> m_outbox;
-    bool m_queuedForWorker = false;
 };
 
 } // namespace qws
