@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // Benchmarks of the protocol core's hot paths (model: Beast test/bench, picohttpparser bench.c).
+#include <protocol/connection.h>
 #include <protocol/frame.h>
 #include <protocol/handshake.h>
 #include <protocol/mask.h>
@@ -183,6 +184,42 @@ void BM_HandshakeParse(benchmark::State &state)
     state.counters["request_bytes"] = double(request.size());
 }
 BENCHMARK(BM_HandshakeParse);
+
+// What an open connection does per read burst of small messages (the 64 B echo workload: 8 in flight):
+// receive() 8 masked 64-byte text frames, take the 8 Message events. Includes making and freeing the
+// message assembler, which an idle connection does not keep between bursts.
+void BM_ConnectionBurst64(benchmark::State &state)
+{
+    ServerConnection connection;
+    const std::string request = "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                                "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+    connection.receive(bytes(request));
+    connection.accept();
+    connection.releaseHandshake();
+    (void)connection.takeOutput();
+    std::vector<std::byte> burst;
+    const std::string payload(64, 'x');
+    for (int i = 0; i < 8; ++i) {
+        std::array<std::byte, kMaxFrameHeaderSize> header{};
+        const std::size_t headerSize = writeFrameHeader(header, Opcode::Text, true, false, payload.size(), &kKey);
+        burst.insert(burst.end(), header.begin(), header.begin() + std::ptrdiff_t(headerSize));
+        const std::size_t at = burst.size();
+        burst.resize(at + payload.size());
+        for (std::size_t j = 0; j < payload.size(); ++j)
+            burst[at + j] = std::byte(std::uint8_t(payload[j]) ^ kKey[j % 4]);
+    }
+    for (auto _ : state) {
+        connection.receive(burst);
+        auto events = connection.takeEvents();
+        if (events.size() != 8) {
+            state.SkipWithError("expected 8 messages");
+            break;
+        }
+        benchmark::DoNotOptimize(events.data());
+    }
+    state.SetItemsProcessed(std::int64_t(state.iterations()) * 8);
+}
+BENCHMARK(BM_ConnectionBurst64);
 
 } // namespace
 

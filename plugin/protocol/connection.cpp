@@ -28,6 +28,20 @@ struct ServerConnection::HandshakeState {
     std::string pendingInput;   // bytes after the request, before accept()
 };
 
+struct ServerConnection::Compression {
+    // RFC 7692 §7.1.2: we inflate with the client's window, deflate with ours.
+    Compression(const DeflateParams &p, int level)
+        : params(p)
+        , inflater(p.clientMaxWindowBits, p.clientNoContextTakeover)
+        , deflater(p.serverMaxWindowBits, p.serverNoContextTakeover, level)
+    {
+    }
+    DeflateParams params;
+    Inflater inflater;
+    Deflater deflater;
+    std::string scratch;   // a compressed message before it is framed
+};
+
 ServerConnection::ServerConnection(ConnectionConfig config)
     : ServerConnection(std::make_shared<const ConnectionConfig>(std::move(config)))
 {
@@ -36,8 +50,14 @@ ServerConnection::ServerConnection(ConnectionConfig config)
 ServerConnection::ServerConnection(std::shared_ptr<const ConnectionConfig> config)
     : m_config(config ? std::move(config) : std::make_shared<const ConnectionConfig>())
     , m_handshake(std::make_unique<HandshakeState>(m_config->handshake))
-    , m_assembler(m_config->messages, true)
 {
+}
+
+std::optional<DeflateParams> ServerConnection::deflateParams() const
+{
+    if (!m_compression)
+        return std::nullopt;
+    return m_compression->params;
 }
 
 const Request &ServerConnection::request() const noexcept
@@ -120,17 +140,11 @@ void ServerConnection::accept()
         m_subprotocol = std::move(*chosen);
 
     std::string extensions;
-    if (m_config->deflate.enabled)
-        m_deflateParams = negotiateDeflate(request.extensions, m_config->deflate);
-    if (m_deflateParams) {
-        // RFC 7692 §7.1.2: we inflate with the client's window, deflate with ours.
-        m_inflater = std::make_unique<Inflater>(m_deflateParams->clientMaxWindowBits,
-                                                m_deflateParams->clientNoContextTakeover);
-        m_deflater = std::make_unique<Deflater>(m_deflateParams->serverMaxWindowBits,
-                                                m_deflateParams->serverNoContextTakeover,
-                                                m_config->deflate.compressionLevel);
-        m_assembler.setInflater(m_inflater.get());
-        extensions = formatDeflateResponse(*m_deflateParams);
+    if (m_config->deflate.enabled) {
+        if (const auto params = negotiateDeflate(request.extensions, m_config->deflate)) {
+            m_compression = std::make_unique<Compression>(*params, m_config->deflate.compressionLevel);
+            extensions = formatDeflateResponse(*params);
+        }
     }
 
     AcceptResponse response;
@@ -165,7 +179,16 @@ void ServerConnection::processFrames(std::span<const std::byte> data)
     if (!m_closing.canReceiveData())
         return;
     const std::size_t first = m_events.size();
-    m_assembler.feed(data, m_events);
+    if (!m_assembler) {
+        m_assembler = std::make_unique<MessageAssembler>(m_config->messages, true);
+        if (m_compression)
+            m_assembler->setInflater(&m_compression->inflater);
+    }
+    m_assembler->feed(data, m_events);
+    // Between messages the assembler holds nothing worth keeping: an idle connection keeps no parser
+    // state and no buffers (m_control's capacity, the compressed piece). A failed one stays failed.
+    if (m_assembler->atRest())
+        m_assembler.reset();
     handleEvents(first);
 }
 
@@ -226,11 +249,12 @@ bool ServerConnection::sendData(Opcode opcode, std::span<const std::byte> payloa
 {
     if (m_state != State::Open || !m_closing.canSendData())
         return false;
-    if (m_deflater && payload.size() >= m_config->deflate.minMessageSize) {
+    if (m_compression && payload.size() >= m_config->deflate.minMessageSize) {
         // RFC 7692 §7.2.1: compress the whole message, drop the 00 00 FF FF tail, set RSV1.
-        m_scratch.clear();
-        m_deflater->deflate(payload, m_scratch);
-        queueFrame(opcode, true, asBytes(m_scratch));
+        std::string &scratch = m_compression->scratch;
+        scratch.clear();
+        m_compression->deflater.deflate(payload, scratch);
+        queueFrame(opcode, true, asBytes(scratch));
     } else {
         queueFrame(opcode, false, payload);
     }

@@ -79,7 +79,8 @@ public:
 
     /// Negotiated values (valid once Open).
     const std::string &subprotocol() const noexcept { return m_subprotocol; }
-    const std::optional<DeflateParams> &deflateParams() const noexcept { return m_deflateParams; }
+    std::optional<DeflateParams> deflateParams() const;
+    bool isCompressed() const noexcept { return m_compression != nullptr; }
 
     // ---- sending ------------------------------------------------------------------------------
     /// Queue a message as one frame (compressed when negotiated and worthwhile). Ignored unless the
@@ -111,21 +112,21 @@ private:
     bool sendData(Opcode opcode, std::span<const std::byte> payload);
 
     struct HandshakeState;   // parser, request, bytes after the request: only until releaseHandshake()
+    struct Compression;      // negotiated parameters, zlib streams, scratch: only when negotiated
 
+    // Idle connections are many: what only some phases need lives behind a pointer, allocated when
+    // needed and freed when done (the handshake once open, the assembler between messages).
     std::shared_ptr<const ConnectionConfig> m_config;   // never null
-    State m_state = State::Handshake;
     std::unique_ptr<HandshakeState> m_handshake;
+    std::unique_ptr<MessageAssembler> m_assembler;      // null between messages (see processFrames)
+    std::unique_ptr<Compression> m_compression;
     std::string m_output;
     std::vector<Event> m_events;
-    MessageAssembler m_assembler;
-    ClosingHandshake m_closing;
     std::string m_subprotocol;
-    std::optional<DeflateParams> m_deflateParams;
-    std::unique_ptr<Inflater> m_inflater;
-    std::unique_ptr<Deflater> m_deflater;
-    std::string m_scratch;
-    std::uint16_t m_closeCode = 1006;
     std::string m_closeReason;
+    std::uint16_t m_closeCode = 1006;
+    State m_state = State::Handshake;
+    ClosingHandshake m_closing;
     Error m_error = Error::None;
 };
 

@@ -42,6 +42,12 @@ public:
 
     Error error() const noexcept { return m_error; }
     bool inMessage() const noexcept { return m_inMessage; }
+    /// Between frames of no message, not failed: a fresh assembler would behave the same from here
+    /// (the connection frees this one until the next data arrives).
+    bool atRest() const noexcept
+    {
+        return !m_haveHeader && m_headerHave == 0 && !m_inMessage && m_error == Error::None;
+    }
 
 private:
     // Steps of feed(); each returns false after recording a failure (see message.cpp).

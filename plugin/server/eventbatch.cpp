@@ -89,6 +89,31 @@ QHostAddress SocketAddress::toHostAddress() const
     return QHostAddress();
 }
 
+QByteArray ConnectionInfo::field(Field which) const
+{
+    qsizetype start = 0;
+    for (int i = 0; i < which; ++i) {
+        const qsizetype end = request.indexOf('\0', start);
+        if (end < 0)
+            return QByteArray();
+        start = end + 1;
+    }
+    const qsizetype end = request.indexOf('\0', start);
+    return end < 0 ? QByteArray() : request.mid(start, end - start);
+}
+
+QByteArrayView ConnectionInfo::headerBlock() const
+{
+    qsizetype start = 0;
+    for (int i = 0; i < FieldCount; ++i) {
+        const qsizetype end = request.indexOf('\0', start);
+        if (end < 0)
+            return QByteArrayView();
+        start = end + 1;
+    }
+    return QByteArrayView(request).sliced(start);
+}
+
 QEvent::Type Channel::batchEventType()
 {
     static const QEvent::Type type = static_cast<QEvent::Type>(QEvent::registerEventType());

@@ -9,6 +9,7 @@
 #include "websocketserver.h"
 
 #include <QtCore/QByteArray>
+#include <QtCore/QByteArrayView>
 #include <QtCore/QEvent>
 #include <QtCore/QString>
 #include <QtNetwork/QAbstractSocket>
@@ -94,11 +95,17 @@ struct ConnectionInfo {
     SocketAddress local;
     bool secure = false;
     bool compressed = false;
-    QString origin;
-    QString subprotocol;
-    QByteArray host;
-    QByteArray target;            ///< request-target as sent ("/chat?room=1")
-    QByteArray headers;           ///< "name\0value\0" pairs in arrival order: one block, parsed lazily
+    /// What the handshake said, in one heap block read lazily (an idle connection pays one block, not
+    /// one per field): "target\0host\0origin\0subprotocol\0", then "name\0value\0" pairs in arrival
+    /// order. target is the request-target as sent ("/chat?room=1"), host the Host header's value,
+    /// origin the Origin (or Sec-WebSocket-Origin) header's, subprotocol the negotiated one; each may
+    /// be empty. Built by Peer::makeChannel().
+    QByteArray request;
+    enum Field { Target, Host, Origin, Subprotocol, FieldCount };
+
+    QByteArray field(Field which) const;
+    /// The "name\0value\0" pairs (a view into `request`).
+    QByteArrayView headerBlock() const;
 };
 
 /// The per-connection hand-off, shared (std::shared_ptr) by the engine's peer and the WebSocket.
@@ -181,8 +188,8 @@ private:
     bool m_postQueued = false;
     bool m_readBlocked = false;
     bool m_finished = false;
+    bool m_queuedForWorker = false;   // with the other flags: one Channel per connection, no padding
     std::vector<OutCommand> m_outbox;
-    bool m_queuedForWorker = false;
 };
 
 } // namespace qws

@@ -52,10 +52,9 @@ public:
     void abortNow();
 
     // Worker bookkeeping.
+    qint64 timerWhen = std::numeric_limits<qint64>::max();
     std::uint32_t slot = 0;
     std::uint32_t generation = 0;
-    qint64 timerWhen = std::numeric_limits<qint64>::max();
-    bool readyQueued = false;
     bool isDead() const { return m_phase == Phase::Dead; }
     static qint64 steadyMicroseconds();
 
@@ -105,12 +104,17 @@ private:
     std::shared_ptr<Channel> m_channel;
     OutQueue m_out;
     std::vector<PendingPing> m_pings;
-    SocketAddress m_peerAddress;
-    SocketAddress m_localAddress;
     qint64 m_lastActivity = 0;
     qint64 m_lastKeepAlive = 0;
     qint64 m_deadline = 0;        // handshake deadline (Transport/handshake) or linger deadline
     qint64 m_closeDeadline = 0;   // after our close frame: drop TCP if the peer does not answer
+    // Members are ordered by alignment (8, then 2, then 1 byte): one Peer per connection, so padding
+    // costs per connection.
+    SocketAddress m_peerAddress;
+    SocketAddress m_localAddress;
+public:
+    bool readyQueued = false;   // worker bookkeeping
+private:
     Phase m_phase = Phase::Transport;
     bool m_readable = true;
     bool m_writable = true;

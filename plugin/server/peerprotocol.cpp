@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 
 namespace qws {
 
@@ -146,18 +147,21 @@ void Peer::makeChannel()
     info.peer = m_peerAddress;
     info.local = m_localAddress;
     info.secure = m_transport->isEncrypted();
-    info.compressed = m_core->deflateParams().has_value();
-    info.origin = QString::fromStdString(request.origin);
-    info.subprotocol = QString::fromStdString(m_core->subprotocol());
-    info.host = QByteArray::fromStdString(request.host);
-    info.target = QByteArray::fromStdString(request.target);
+    info.compressed = m_core->isCompressed();
+    // One heap block for the fields and headers (ConnectionInfo::request), sized exactly.
+    const std::string *fields[] = {&request.target, &request.host, &request.origin, &m_core->subprotocol()};
+    static_assert(std::size(fields) == ConnectionInfo::FieldCount);
     qsizetype total = 0;
+    for (const std::string *field : fields)
+        total += qsizetype(field->size() + 1);
     for (const protocol::Header &header : request.headers)
         total += qsizetype(header.name.size() + header.value.size() + 2);
-    info.headers.reserve(total);
+    info.request.reserve(total);
+    for (const std::string *field : fields)
+        info.request.append(field->data(), qsizetype(field->size())).append('\0');
     for (const protocol::Header &header : request.headers) {
-        info.headers.append(header.name.data(), qsizetype(header.name.size())).append('\0');
-        info.headers.append(header.value.data(), qsizetype(header.value.size())).append('\0');
+        info.request.append(header.name.data(), qsizetype(header.name.size())).append('\0');
+        info.request.append(header.value.data(), qsizetype(header.value.size())).append('\0');
     }
     channel->maxInboundQueue = m_config->maxInboundQueue;
     channel->maxOutboundQueue = m_config->maxOutboundQueue;
@@ -304,7 +308,7 @@ void Peer::sendData(OutCommand &command)
     constexpr auto relaxed = std::memory_order_relaxed;
     counters.messagesSent.fetch_add(1, relaxed);
     counters.bytesSent.fetch_add(size, relaxed);
-    if (!m_core->deflateParams() || size < m_config->connection.deflate.minMessageSize) {
+    if (!m_core->isCompressed() || size < m_config->connection.deflate.minMessageSize) {
         // Uncompressed: a frame header of our own and the owner's bytes, written together by writev.
         std::array<std::byte, protocol::kMaxFrameHeaderSize> header;
         const std::size_t headerSize = protocol::writeFrameHeader(

@@ -124,13 +124,13 @@ void WebSocketPrivate::finish(const InEvent &event)
     if (state == QAbstractSocket::UnconnectedState)
         return;
     closeCode = WebSocketProtocol::CloseCode(event.code);
-    closeReason = event.text;
+    setCloseReason(event.text);
     QPointer<WebSocket> guard(q);
     if (event.error != QAbstractSocket::UnknownSocketError) {
         error = event.error;
-        errorString = event.error == QAbstractSocket::RemoteHostClosedError
+        setErrorString(event.error == QAbstractSocket::RemoteHostClosedError
                 ? QStringLiteral("The remote host closed the connection")
-                : QStringLiteral("Network error");
+                : QStringLiteral("Network error"));
         Q_EMIT q->errorOccurred(event.error);
         if (!guard)
             return;
@@ -169,11 +169,11 @@ void WebSocketPrivate::processBatch()
             break;
         case InEvent::Kind::PeerClosing:
             closeCode = WebSocketProtocol::CloseCode(event.code);
-            closeReason = event.text;
+            setCloseReason(event.text);
             beginClosing();
             break;
         case InEvent::Kind::Failed:
-            errorString = event.text;
+            setErrorString(event.text);
             break;
         case InEvent::Kind::Disconnected:
             finish(event);
@@ -203,7 +203,7 @@ qint64 WebSocketPrivate::send(OutCommand::Kind kind, QByteArray data)
             command.data = QByteArrayLiteral("outbound queue full");
             command.discardQueued = true;
             closeCode = WebSocketProtocol::CloseCodePolicyViolated;
-            closeReason = QStringLiteral("outbound queue full");
+            setCloseReason(QStringLiteral("outbound queue full"));
             beginClosing();
             channel->submit(std::move(command));
         }
@@ -241,7 +241,7 @@ void WebSocket::abort()
     InEvent event;
     event.kind = InEvent::Kind::Disconnected;
     event.code = d->closeCode;
-    event.text = d->closeReason;
+    event.text = d->closeReason();
     d->finish(event);
 }
 
@@ -254,7 +254,7 @@ QAbstractSocket::SocketError WebSocket::error() const
 /*! Returns a readable text for the last error or protocol failure. */
 QString WebSocket::errorString() const
 {
-    return d_func()->errorString;
+    return d_func()->errorString();
 }
 
 /*! Returns \c true while the connection is open (ConnectedState). */
@@ -296,17 +296,17 @@ QString WebSocket::peerName() const
 /*! Returns the Origin header of the handshake (empty when the client sent none). */
 QString WebSocket::origin() const
 {
-    return d_func()->channel->info.origin;
+    return QString::fromUtf8(d_func()->channel->info.field(ConnectionInfo::Origin));
 }
 
 /*! Returns the URL the client asked for: ws(s)://Host + request target. */
 QUrl WebSocket::requestUrl() const
 {
     const ConnectionInfo &info = d_func()->channel->info;
-    QByteArray host = info.host;
+    QByteArray host = info.field(ConnectionInfo::Host);
     if (host.isEmpty())
         host = info.local.toHostAddress().toString().toLatin1();
-    return QUrl::fromEncoded((info.secure ? "wss://" : "ws://") + host + info.target);
+    return QUrl::fromEncoded((info.secure ? "wss://" : "ws://") + host + info.field(ConnectionInfo::Target));
 }
 
 /*! Returns the handshake request: requestUrl() with every request header. */
@@ -322,14 +322,15 @@ QNetworkRequest WebSocket::request() const
 QList<QPair<QByteArray, QByteArray>> WebSocket::requestHeaders() const
 {
     QList<QPair<QByteArray, QByteArray>> headers;
-    const QByteArray &block = d_func()->channel->info.headers;
+    const QByteArrayView block = d_func()->channel->info.headerBlock();
     qsizetype position = 0;
     while (position < block.size()) {
         const qsizetype nameEnd = block.indexOf('\0', position);
-        const qsizetype valueEnd = block.indexOf('\0', nameEnd + 1);
+        const qsizetype valueEnd = nameEnd < 0 ? -1 : block.indexOf('\0', nameEnd + 1);
         if (nameEnd < 0 || valueEnd < 0)
             break;
-        headers.append({block.mid(position, nameEnd - position), block.mid(nameEnd + 1, valueEnd - nameEnd - 1)});
+        headers.append({block.sliced(position, nameEnd - position).toByteArray(),
+                        block.sliced(nameEnd + 1, valueEnd - nameEnd - 1).toByteArray()});
         position = valueEnd + 1;
     }
     return headers;
@@ -344,7 +345,7 @@ QString WebSocket::resourceName() const
 /*! Returns the negotiated subprotocol, empty when none. */
 QString WebSocket::subprotocol() const
 {
-    return d_func()->channel->info.subprotocol;
+    return QString::fromUtf8(d_func()->channel->info.field(ConnectionInfo::Subprotocol));
 }
 
 /*! Returns \c true when permessage-deflate was negotiated. */
@@ -377,7 +378,7 @@ WebSocketProtocol::CloseCode WebSocket::closeCode() const
 /*! Returns the reason that came with closeCode(). */
 QString WebSocket::closeReason() const
 {
-    return d_func()->closeReason;
+    return d_func()->closeReason();
 }
 
 /*!
@@ -423,7 +424,7 @@ void WebSocket::close(WebSocketProtocol::CloseCode closeCode, const QString &rea
     if (d->state != QAbstractSocket::ConnectedState)
         return;
     d->closeCode = closeCode;
-    d->closeReason = reason;
+    d->setCloseReason(reason);
     OutCommand command;
     command.kind = OutCommand::Kind::Close;
     command.code = quint16(closeCode);

@@ -28,14 +28,31 @@ public:
     void finish(const InEvent &event);
     qint64 send(OutCommand::Kind kind, QByteArray data);
 
+    QString errorString() const { return texts ? texts->errorString : QString(); }
+    QString closeReason() const { return texts ? texts->closeReason : QString(); }
+    void setErrorString(const QString &text) { ensureTexts().errorString = text; }
+    void setCloseReason(const QString &text) { ensureTexts().closeReason = text; }
+
     WebSocket *q_ptr = nullptr;
     std::shared_ptr<Channel> channel;
     QAbstractSocket::SocketState state = QAbstractSocket::ConnectedState;
     QAbstractSocket::SocketError error = QAbstractSocket::UnknownSocketError;
-    QString errorString;
     WebSocketProtocol::CloseCode closeCode = WebSocketProtocol::CloseCodeNormal;
-    QString closeReason;
     bool outboundFullSignalled = false;
+
+private:
+    // Set only when a connection fails or closes: an open one does not carry two empty QStrings.
+    struct Texts {
+        QString errorString;
+        QString closeReason;
+    };
+    Texts &ensureTexts()
+    {
+        if (!texts)
+            texts = std::make_unique<Texts>();
+        return *texts;
+    }
+    std::unique_ptr<Texts> texts;
 };
 
 } // namespace qws

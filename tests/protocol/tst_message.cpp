@@ -171,6 +171,7 @@ private slots:
     void failsFastOnAnnouncedSize_data();
     void failsFastOnAnnouncedSize();
     void failsFastOnInvalidUtf8MidFrame();
+    void atRestOnlyBetweenMessages();
     void payloadIsHandedOutWithoutSlack();
 };
 
@@ -557,6 +558,31 @@ void tst_Message::failsFastOnInvalidUtf8MidFrame()
     assembler.feed(bytes(std::string_view(frame).substr(headerSize + 10, 100)), events);
     QCOMPARE(eventTexts(events), QStringList{failure("InvalidUtf8", 1007)});
     QCOMPARE(assembler.error(), Error::InvalidUtf8);
+}
+
+void tst_Message::atRestOnlyBetweenMessages()
+{
+    // ServerConnection frees the assembler whenever atRest(): it must be false wherever a fresh one
+    // would lose something (a header prefix, an open message, a failure).
+    MessageAssembler assembler;
+    std::vector<Event> events;
+    QVERIFY(assembler.atRest());
+    const std::string first = textFrame("Hel", false);
+    assembler.feed(bytes(std::string_view(first).substr(0, 1)), events);   // half a header
+    QVERIFY(!assembler.atRest());
+    assembler.feed(bytes(std::string_view(first).substr(1)), events);      // first fragment done
+    QVERIFY(!assembler.atRest());
+    const std::string ping = pingFrame("p");
+    assembler.feed(bytes(ping), events);                                    // control frame inside
+    QVERIFY(!assembler.atRest());
+    const std::string last = continuationFrame("lo", true);
+    assembler.feed(bytes(std::string_view(last).substr(0, last.size() - 1)), events);   // mid-payload
+    QVERIFY(!assembler.atRest());
+    assembler.feed(bytes(std::string_view(last).substr(last.size() - 1)), events);
+    QVERIFY(assembler.atRest());
+    QCOMPARE(eventTexts(events), (QStringList{QStringLiteral("ping: p"), QStringLiteral("text(5): Hello")}));
+    assembler.feed(bytes(continuationFrame("x", true)), events);            // a sequencing error
+    QVERIFY(!assembler.atRest());
 }
 
 void tst_Message::payloadIsHandedOutWithoutSlack()
