@@ -92,6 +92,18 @@ public:
     };
     Q_ENUM(Error)
 
+    /// Why a client's handshake failed (handshakeFailed()); the values of
+    /// qws::WebSocketServer::HandshakeFailure. Prefixed: QML enums share one namespace per type.
+    enum HandshakeFailure {
+        HandshakeBadRequest = int(qws::WebSocketServer::HandshakeFailure::BadRequest),
+        HandshakeTimeout = int(qws::WebSocketServer::HandshakeFailure::Timeout),
+        HandshakeOriginRefused = int(qws::WebSocketServer::HandshakeFailure::OriginRefused),
+        HandshakeTlsFailed = int(qws::WebSocketServer::HandshakeFailure::TlsFailed),
+        HandshakeServerFull = int(qws::WebSocketServer::HandshakeFailure::ServerFull),
+        HandshakeConnectionLost = int(qws::WebSocketServer::HandshakeFailure::ConnectionLost),
+    };
+    Q_ENUM(HandshakeFailure)
+
     explicit QmlWebSocketServer(QObject *parent = nullptr);
     ~QmlWebSocketServer() override;
 
@@ -181,6 +193,8 @@ Q_SIGNALS:
     void sslErrors(const QVariantList &errors);
     void peerVerifyError(const QVariantMap &error);
     void preSharedKeyAuthenticationRequired(qws::QmlPreSharedKeyAuthenticator *authenticator);
+    void handshakeFailed(const QString &peerAddress, int peerPort, qws::QmlWebSocketServer::HandshakeFailure reason,
+                         const QString &errorString);
 
 protected:
     void connectNotify(const QMetaMethod &signal) override;
@@ -208,6 +222,9 @@ private:
     void handleAcceptError(QAbstractSocket::SocketError error);
     void handleSslErrors(const QList<QSslError> &errors);
     void handlePeerVerifyError(const QSslError &error);
+    void updateHandshakeFailedForwarding();
+    void handleHandshakeFailed(const QHostAddress &address, quint16 port,
+                               qws::WebSocketServer::HandshakeFailure reason, const QString &text);
 
     ConnectionModel *m_model = nullptr;
     std::unique_ptr<qws::WebSocketServer> m_engine;
@@ -244,6 +261,8 @@ private:
     bool m_needsRestart = false;
     bool m_destroying = false;
     bool m_inListen = false;
+    int m_handshakeFailedHandlers = 0;            // connections to handshakeFailed (connectNotify)
+    QMetaObject::Connection m_handshakeFailedForward; // engine → handshakeFailed, only while handled
 };
 
 } // namespace qws

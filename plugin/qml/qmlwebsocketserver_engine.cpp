@@ -274,6 +274,7 @@ void QmlWebSocketServer::createEngine()
     connect(e, &WebSocketServer::acceptError, this, &QmlWebSocketServer::handleAcceptError);
     connect(e, &WebSocketServer::sslErrors, this, &QmlWebSocketServer::handleSslErrors);
     connect(e, &WebSocketServer::peerVerifyError, this, &QmlWebSocketServer::handlePeerVerifyError);
+    updateHandshakeFailedForwarding();   // the engine collects failures only while this is connected
 
     // Handshake-time questions arrive on an engine thread, which must have the answer before it
     // goes on. The allow-list is answered right there; QML is asked only when a handler is
@@ -336,6 +337,7 @@ void QmlWebSocketServer::destroyEngine()
     for (QmlWebSocket *s : m_model->sockets())
         s->terminate();
     m_engine->disconnect(this);
+    m_handshakeFailedForward = {};
     m_engine.reset();
 }
 
@@ -345,6 +347,10 @@ void QmlWebSocketServer::connectNotify(const QMetaMethod &signal)
         m_policy->originHandlers.fetch_add(1);
     else if (signal == QMetaMethod::fromSignal(&QmlWebSocketServer::preSharedKeyAuthenticationRequired))
         m_policy->pskHandlers.fetch_add(1);
+    else if (signal == QMetaMethod::fromSignal(&QmlWebSocketServer::handshakeFailed)) {
+        ++m_handshakeFailedHandlers;
+        updateHandshakeFailedForwarding();
+    }
 }
 
 void QmlWebSocketServer::disconnectNotify(const QMetaMethod &signal)
@@ -353,6 +359,36 @@ void QmlWebSocketServer::disconnectNotify(const QMetaMethod &signal)
         m_policy->originHandlers.fetch_sub(1);
     else if (signal == QMetaMethod::fromSignal(&QmlWebSocketServer::preSharedKeyAuthenticationRequired))
         m_policy->pskHandlers.fetch_sub(1);
+    else if (signal == QMetaMethod::fromSignal(&QmlWebSocketServer::handshakeFailed)) {
+        --m_handshakeFailedHandlers;
+        updateHandshakeFailedForwarding();
+    }
+}
+
+/// The engine's handshakeFailed() is connected only while something handles ours: an unwatched
+/// element leaves the engine's failure collection off (a flood of bad clients costs nothing here).
+void QmlWebSocketServer::updateHandshakeFailedForwarding()
+{
+    const bool want = m_engine && m_handshakeFailedHandlers > 0;
+    if (want == bool(m_handshakeFailedForward))
+        return;
+    if (want) {
+        m_handshakeFailedForward = connect(m_engine.get(), &WebSocketServer::handshakeFailed, this,
+                                           &QmlWebSocketServer::handleHandshakeFailed);
+    } else {
+        disconnect(m_handshakeFailedForward);
+        m_handshakeFailedForward = {};
+    }
+}
+
+void QmlWebSocketServer::handleHandshakeFailed(const QHostAddress &address, quint16 port,
+                                               WebSocketServer::HandshakeFailure reason, const QString &text)
+{
+    // A dual-stack listener reports IPv4 clients as ::ffff:a.b.c.d; QML shows them as a.b.c.d.
+    bool isV4 = false;
+    const quint32 v4 = address.toIPv4Address(&isV4);
+    const QString shown = isV4 ? QHostAddress(v4).toString() : address.toString();
+    Q_EMIT handshakeFailed(shown, int(port), HandshakeFailure(int(reason)), text);
 }
 
 void QmlWebSocketServer::handleServerError(int closeCode)
@@ -404,6 +440,24 @@ void QmlWebSocketServer::handlePeerVerifyError(const QSslError &error)
     \qmlsignal WebSocketServer::preSharedKeyAuthenticationRequired(PreSharedKeyAuthenticator authenticator)
     A TLS-PSK client asks for a key: set \c{authenticator.preSharedKey}. Runs like
     \l originAuthenticationRequired (the TLS handshake waits for it).
+*/
+/*!
+    \qmlsignal WebSocketServer::handshakeFailed(string peerAddress, int peerPort, enumeration reason, string errorString)
+    A client at \a peerAddress:\a peerPort failed its opening handshake (TLS or HTTP), for \a reason:
+    \list
+    \li \c WebSocketServer.HandshakeBadRequest: a malformed or refused upgrade request (400, 405, 426)
+    \li \c WebSocketServer.HandshakeTimeout: \l handshakeTimeout elapsed
+    \li \c WebSocketServer.HandshakeOriginRefused: \l allowedOrigins or an
+        \l originAuthenticationRequired handler refused it (403)
+    \li \c WebSocketServer.HandshakeTlsFailed: the TLS handshake failed (secure mode)
+    \li \c WebSocketServer.HandshakeServerFull: \l maxPendingConnections reached (503)
+    \li \c WebSocketServer.HandshakeConnectionLost: the client closed or reset first, or the server closed
+    \endlist
+    \a errorString says what exactly (the protocol core's or OpenSSL's text and the HTTP status sent).
+    IPv4 clients appear as \c "a.b.c.d" even on a dual-stack listener.
+
+    Beyond Qt's WebSocketServer. The engine collects failures only while a handler is connected, and
+    signals at most 256 per batch of engine events (a flood of bad clients is counted, not queued).
 */
 /*!
     \qmlsignal WebSocketServer::sslErrors(list errors)

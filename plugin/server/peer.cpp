@@ -107,7 +107,8 @@ void Peer::driveTransport()
 {
     if (m_phase != Phase::Transport)
         return;
-    switch (m_transport->handshake()) {
+    const Transport::Status status = m_transport->handshake();
+    switch (status) {
     case Transport::Status::Ok:
         m_phase = Phase::Active;
         m_readable = m_writable = true;   // the TLS layer may already hold application data
@@ -118,6 +119,11 @@ void Peer::driveTransport()
     case Transport::Status::Closed:
     case Transport::Status::Failed:
         m_worker.host().tlsHandshakeFailed(m_transport->errorString());
+        if (claimFailureReport()) {
+            const bool lost = status == Transport::Status::Closed || m_transport->failedByPeer();
+            reportFailure(lost ? WebSocketServer::HandshakeFailure::ConnectionLost
+                               : WebSocketServer::HandshakeFailure::TlsFailed, m_transport->errorString());
+        }
         die();
         break;
     }
@@ -266,6 +272,8 @@ void Peer::die(QAbstractSocket::SocketError error)
             || (m_core->state() == protocol::ServerConnection::State::Closed && m_core->closeCode() != 1006);
     if (handshakeClosed)
         error = QAbstractSocket::UnknownSocketError;
+    if (!m_channel && claimFailureReport())   // the handshake had not completed; nothing said why yet
+        reportFailure(WebSocketServer::HandshakeFailure::ConnectionLost, connectionLostText(error));
     m_phase = Phase::Dead;
     if (m_channel) {
         InEvent last;
@@ -336,6 +344,10 @@ void Peer::onTimer()
     case Phase::Transport:
         if (m_deadline && now >= m_deadline) {
             m_worker.host().tlsHandshakeFailed(QStringLiteral("TLS handshake timed out"));
+            if (claimFailureReport())
+                reportFailure(WebSocketServer::HandshakeFailure::Timeout,
+                              QStringLiteral("the TLS handshake did not complete within %1 ms")
+                                      .arg(m_config->handshakeTimeoutMs));
             die();
             return;
         }
@@ -394,6 +406,9 @@ void Peer::shutdownGracefully()
 {
     using State = protocol::ServerConnection::State;
     if (m_phase == Phase::Transport) {
+        if (claimFailureReport())
+            reportFailure(WebSocketServer::HandshakeFailure::ConnectionLost,
+                          QStringLiteral("the server closed during the TLS handshake"));
         die();
         return;
     }
@@ -401,6 +416,9 @@ void Peer::shutdownGracefully()
         return;
     const State state = m_core->state();
     if (state == State::Handshake || state == State::AwaitingDecision) {
+        if (claimFailureReport())
+            reportFailure(WebSocketServer::HandshakeFailure::ConnectionLost,
+                          QStringLiteral("the server closed during the opening handshake (HTTP 503 sent)"));
         m_core->reject(protocol::Error::HandshakeServerFull, "server is shutting down");
         afterCore();
     } else if (state == State::Open) {
@@ -414,6 +432,7 @@ void Peer::shutdownGracefully()
 
 void Peer::abortNow()
 {
+    m_failureReported = true;   // the server is being destroyed: nobody is left to tell
     if (m_phase == Phase::Active && m_core->state() == protocol::ServerConnection::State::Open) {
         m_core->close(1001, "server closed");
         collectOutput(false);

@@ -89,6 +89,12 @@ private:
     void reschedule();
     qint64 nextDeadline() const;
     QAbstractSocket::SocketError transportError() const;
+    /// Claims this peer's one handshake-failure report (WebSocketServer::handshakeFailed()); true
+    /// when the owner listens, so the caller builds the text only then. peerprotocol.cpp.
+    bool claimFailureReport();
+    void reportFailure(WebSocketServer::HandshakeFailure reason, const QString &text);
+    void reportHandshakeError(protocol::Error error, int status);
+    QString connectionLostText(QAbstractSocket::SocketError error) const;
 
     Worker &m_worker;
     std::unique_ptr<Transport> m_transport;
@@ -110,6 +116,7 @@ private:
     bool m_writeWantsRead = false;
     bool m_inboundBlocked = false;
     bool m_peerEof = false;
+    bool m_failureReported = false;   // handshake failure claimed (reported or nobody listening)
 };
 
 } // namespace qws

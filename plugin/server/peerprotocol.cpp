@@ -54,17 +54,32 @@ void Peer::decide()
 {
     const protocol::Request &request = m_core->request();
     WorkerHost &host = m_worker.host();
+    using Failure = WebSocketServer::HandshakeFailure;
     if (!host.authorizeOrigin(QString::fromStdString(request.origin))) {
         qCDebug(lcServer) << "origin refused:" << request.origin.c_str();
+        if (claimFailureReport()) {
+            reportFailure(Failure::OriginRefused,
+                          request.origin.empty()
+                                  ? QStringLiteral("a request without an Origin header was refused (HTTP 403 sent)")
+                                  : QStringLiteral("origin \"%1\" refused (HTTP 403 sent)")
+                                            .arg(QString::fromStdString(request.origin)));
+        }
         m_core->reject(protocol::Error::HandshakeOriginRefused);
         return;
     }
     if (m_worker.shuttingDown()) {
+        if (claimFailureReport())
+            reportFailure(Failure::ConnectionLost,
+                          QStringLiteral("the server closed during the opening handshake (HTTP 503 sent)"));
         m_core->reject(protocol::Error::HandshakeServerFull, "server is shutting down");
         return;
     }
     if (!host.reservePending()) {
         qCDebug(lcServer) << "pending queue full: handshake refused (503)";
+        if (claimFailureReport())
+            reportFailure(Failure::ServerFull,
+                          QStringLiteral("too many pending connections (maxPendingConnections %1; HTTP 503 sent)")
+                                  .arg(m_config->maxPendingConnections));
         m_core->reject(protocol::Error::HandshakeServerFull, "too many pending connections");
         host.pendingQueueFull();
         return;
@@ -75,6 +90,51 @@ void Peer::decide()
     makeChannel();
     m_core->releaseHandshake();   // the channel holds what the WebSocket needs: origin, target, headers
     host.connectionOpened(m_channel);
+}
+
+// ---- handshake failures (WebSocketServer::handshakeFailed()) --------------------------------------
+
+bool Peer::claimFailureReport()
+{
+    if (m_failureReported)
+        return false;
+    m_failureReported = true;
+    return m_worker.host().wantsHandshakeFailures();
+}
+
+void Peer::reportFailure(WebSocketServer::HandshakeFailure reason, const QString &text)
+{
+    m_worker.host().handshakeFailed(m_peerAddress, reason, text);
+}
+
+/// The core refused the request itself (bad request) or timed out (handshakeTimedOut()).
+void Peer::reportHandshakeError(protocol::Error error, int status)
+{
+    if (error == protocol::Error::HandshakeTimeout) {
+        reportFailure(WebSocketServer::HandshakeFailure::Timeout,
+                      QStringLiteral("the opening handshake did not complete within %1 ms (HTTP %2 sent)")
+                              .arg(m_config->handshakeTimeoutMs).arg(status));
+        return;
+    }
+    const std::string_view text = protocol::describe(error);
+    reportFailure(WebSocketServer::HandshakeFailure::BadRequest,
+                  QStringLiteral("%1 (HTTP %2 sent)")
+                          .arg(QString::fromUtf8(text.data(), qsizetype(text.size())))
+                          .arg(status));
+}
+
+QString Peer::connectionLostText(QAbstractSocket::SocketError error) const
+{
+    const QString phase = m_phase == Phase::Transport ? QStringLiteral("TLS") : QStringLiteral("opening");
+    switch (error) {
+    case QAbstractSocket::RemoteHostClosedError:
+        return QStringLiteral("the peer reset the connection during the %1 handshake").arg(phase);
+    case QAbstractSocket::UnknownSocketError:
+        return QStringLiteral("the peer closed the connection during the %1 handshake").arg(phase);
+    default:
+        return QStringLiteral("the connection failed during the %1 handshake: %2")
+                .arg(phase, m_transport->errorString());
+    }
 }
 
 void Peer::makeChannel()
@@ -139,6 +199,8 @@ qint64 Peer::translate()
             in.text = QString::fromStdString(close->reason);
         } else if (auto *failure = std::get_if<protocol::Failure>(&event)) {
             qCDebug(lcProtocol) << "connection failed:" << protocol::describe(failure->error).data();
+            if (const int status = protocol::httpStatusFor(failure->error); status && claimFailureReport())
+                reportHandshakeError(failure->error, status);
             InEvent &in = out.emplace_back();
             in.kind = InEvent::Kind::Failed;
             in.code = protocol::closeCodeFor(failure->error);

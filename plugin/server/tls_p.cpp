@@ -142,10 +142,13 @@ Transport::Status TlsTransport::fail(const QString &what, int sslError, int ret)
     QString detail;
     if (sslError == SSL_ERROR_SYSCALL) {
         detail = drainErrors();
-        if (detail.isEmpty())
+        if (detail.isEmpty()) {
+            m_failedByPeer = savedErrno == 0 || savedErrno == ECONNRESET || savedErrno == EPIPE;
             detail = savedErrno != 0 ? QString::fromLocal8Bit(std::strerror(savedErrno))
                                      : QStringLiteral("the peer closed the connection");
+        }
     } else if (sslError == SSL_ERROR_ZERO_RETURN) {
+        m_failedByPeer = true;
         detail = QStringLiteral("the peer closed the connection");
     } else {
         detail = drainErrors();

@@ -130,6 +130,7 @@ public:
     int fd() const override { return m_fd; }
     bool isEncrypted() const override { return m_handshakeDone; }
     QString errorString() const override { return m_errorString; }
+    bool failedByPeer() const override { return m_failedByPeer; }
 
     // ---- what the handshake established --------------------------------------------------------
     QList<QSslError> peerVerificationErrors() const { return m_verifyErrors; }
@@ -157,6 +158,7 @@ private:
     SSL *m_ssl = nullptr;
     bool m_handshakeDone = false;
     bool m_fatal = false;
+    bool m_failedByPeer = false;     // the fatal error was the peer's EOF or reset
     bool m_shutdownPending = false;  // close_notify not fully written yet
     bool m_shutdownDone = false;
     std::size_t m_blockedLen = 0;    // length of the SSL_write that last returned WANT_*

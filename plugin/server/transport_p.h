@@ -43,6 +43,9 @@ public:
     virtual int fd() const = 0;
     virtual bool isEncrypted() const { return false; }
     virtual QString errorString() const = 0;
+    /// After Failed: true when the peer closed or reset the connection (not bad data), so a failed
+    /// handshake is reported as ConnectionLost rather than as a TLS error.
+    virtual bool failedByPeer() const { return false; }
 };
 
 } // namespace qws

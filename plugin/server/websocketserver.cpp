@@ -8,6 +8,7 @@
 #include "websocket_p.h"
 #include "websocketserver_p.h"
 
+#include <QtCore/QMetaMethod>
 #include <QtNetwork/QTcpSocket>
 
 #include <fcntl.h>
@@ -77,6 +78,33 @@ namespace qws {
 /*!
     \fn void qws::WebSocketServer::closed()
     Emitted when close() has finished: every connection ended and the engine stopped.
+*/
+/*!
+    \enum qws::WebSocketServer::HandshakeFailure
+    Why handshakeFailed() was emitted.
+    \value BadRequest The HTTP upgrade request was malformed or refused by the protocol core (400
+           for a bad or oversized request, 405 for a method other than GET, 426 for a wrong
+           Sec-WebSocket-Version); the error string names the problem and the status sent.
+    \value Timeout handshakeTimeout() elapsed during the TLS or the HTTP phase (408 in the latter).
+    \value OriginRefused allowedOrigins() or an originAuthenticationRequired() slot refused the
+           origin (403).
+    \value TlsFailed The TLS handshake failed (plain HTTP or garbage on a wss port, no shared
+           protocol or cipher, a rejected client certificate); the error string is OpenSSL's reason.
+           Also counted by tlsHandshakeFailureCount().
+    \value ServerFull maxPendingConnections() was reached (503); serverError() is emitted as well.
+    \value ConnectionLost The peer closed or reset the connection before the handshake completed, or
+           the server closed while it was in progress.
+*/
+/*!
+    \fn void qws::WebSocketServer::handshakeFailed(const QHostAddress &peerAddress, quint16 peerPort, qws::WebSocketServer::HandshakeFailure reason, const QString &errorString)
+    Beyond QWebSocketServer: emitted on the server's thread when the opening handshake (TLS and
+    HTTP) of the client at \a peerAddress:\a peerPort failed, with the \a reason and a specific
+    \a errorString. On a dual-stack listener IPv4 peers appear as IPv4-mapped IPv6 addresses.
+
+    Failures are collected only while this signal is connected, so an unwatched server pays nothing
+    for them. They travel in the engine's batches: when more than kMaxHandshakeFailuresPerBatch
+    arrive before the server's thread takes the previous batch (a flood of bad clients), the rest
+    are not signalled but counted by droppedHandshakeFailureCount() and summarised on \c qws.server.
 */
 
 /*!
@@ -408,6 +436,27 @@ void WebSocketServer::handleConnection(QTcpSocket *socket) const
         return;
     }
     d->nextWorker()->adopt(fd, std::move(initial));
+}
+
+/*! \reimp Tracks whether handshakeFailed() is connected (failures are collected only then). */
+void WebSocketServer::connectNotify(const QMetaMethod &signal)
+{
+    if (signal == QMetaMethod::fromSignal(&WebSocketServer::handshakeFailed))
+        d_func()->handshakeFailureListeners.fetch_add(1, std::memory_order_relaxed);
+    QObject::connectNotify(signal);
+}
+
+/*! \reimp */
+void WebSocketServer::disconnectNotify(const QMetaMethod &signal)
+{
+    // Qt may hold its connection lock here: count, do not ask isSignalConnected(). An invalid
+    // \a signal (disconnect() of everything) leaves the count; the next failure recounts.
+    if (signal == QMetaMethod::fromSignal(&WebSocketServer::handshakeFailed)) {
+        auto &listeners = d_func()->handshakeFailureListeners;
+        int count = listeners.load(std::memory_order_relaxed);
+        while (count > 0 && !listeners.compare_exchange_weak(count, count - 1, std::memory_order_relaxed)) { }
+    }
+    QObject::disconnectNotify(signal);
 }
 
 /*! \reimp */

@@ -53,6 +53,17 @@ public:
     enum SslMode { SecureMode = 0, NonSecureMode };
     Q_ENUM(SslMode)
 
+    /// Why a client's opening handshake failed (handshakeFailed()). Beyond QWebSocketServer.
+    enum class HandshakeFailure {
+        BadRequest,     ///< the HTTP upgrade request was malformed or refused (400, 405, 426)
+        Timeout,        ///< handshakeTimeout() elapsed (TLS or HTTP phase; 408 in the HTTP phase)
+        OriginRefused,  ///< allowedOrigins() or originAuthenticationRequired() refused it (403)
+        TlsFailed,      ///< the TLS handshake failed (garbage or plain HTTP on a wss port, …)
+        ServerFull,     ///< maxPendingConnections() reached (503); serverError() is emitted too
+        ConnectionLost, ///< the peer closed or reset first, or the server closed mid-handshake
+    };
+    Q_ENUM(HandshakeFailure)
+
     explicit WebSocketServer(const QString &serverName, SslMode secureMode, QObject *parent = nullptr);
     ~WebSocketServer() override;
 
@@ -147,6 +158,11 @@ public:
     /// protocol version, a missing or rejected client certificate…); each is also logged on qws.tls.
     quint64 tlsHandshakeFailureCount() const;
 
+    /// Handshake failures not signalled by handshakeFailed() because more than
+    /// kMaxHandshakeFailuresPerBatch arrived before the server's thread took the previous ones.
+    quint64 droppedHandshakeFailureCount() const;
+    static constexpr int kMaxHandshakeFailuresPerBatch = 256;
+
 Q_SIGNALS:
     void acceptError(QAbstractSocket::SocketError socketError);
     void serverError(qws::WebSocketProtocol::CloseCode closeCode);
@@ -157,10 +173,16 @@ Q_SIGNALS:
     void sslErrors(const QList<QSslError> &errors);
     void preSharedKeyAuthenticationRequired(QSslPreSharedKeyAuthenticator *authenticator);
     void closed();
+    /// A client's opening handshake failed (beyond QWebSocketServer). Queued to the server's thread;
+    /// collected only while connected, at most kMaxHandshakeFailuresPerBatch per batch.
+    void handshakeFailed(const QHostAddress &peerAddress, quint16 peerPort,
+                         qws::WebSocketServer::HandshakeFailure reason, const QString &errorString);
 
 protected:
     WebSocketServer(WebSocketServerPrivate &dd, QObject *parent);
     bool event(QEvent *event) override;   // batches of engine events arrive here
+    void connectNotify(const QMetaMethod &signal) override;
+    void disconnectNotify(const QMetaMethod &signal) override;
 
 private:
     Q_DISABLE_COPY(WebSocketServer)

@@ -259,6 +259,17 @@ void WebSocketServerPrivate::shutdownNow()
 void WebSocketServerPrivate::post(ServerEvent &&event)
 {
     std::lock_guard lock(m_eventMutex);
+    if (event.kind == ServerEvent::Kind::HandshakeFailed) {
+        // A flood of failed handshakes (a slowloris, a scanner) must not become unbounded memory or
+        // an unbounded burst of signals: at most kMaxHandshakeFailuresPerBatch wait for the owner,
+        // the rest are counted (droppedHandshakeFailureCount()) and summarised on qws.server.
+        if (m_failuresQueued >= WebSocketServer::kMaxHandshakeFailuresPerBatch) {
+            ++m_failuresDropped;
+            droppedHandshakeFailures.fetch_add(1, std::memory_order_relaxed);
+            return;
+        }
+        ++m_failuresQueued;
+    }
     m_events.push_back(std::move(event));
     if (!m_eventPosted) {
         m_eventPosted = true;
@@ -270,11 +281,17 @@ void WebSocketServerPrivate::processEvents()
 {
     Q_Q(WebSocketServer);
     std::vector<ServerEvent> events;
+    quint64 dropped = 0;
     {
         std::lock_guard lock(m_eventMutex);
         events.swap(m_events);
         m_eventPosted = false;
+        m_failuresQueued = 0;
+        dropped = std::exchange(m_failuresDropped, 0);
     }
+    if (dropped)
+        qCInfo(lcServer) << dropped << "handshake failures not signalled (more than"
+                         << WebSocketServer::kMaxHandshakeFailuresPerBatch << "in one batch)";
     QPointer<WebSocketServer> guard(q);
     for (ServerEvent &event : events) {
         if (!guard)
@@ -305,6 +322,14 @@ void WebSocketServerPrivate::processEvents()
         case ServerEvent::Kind::PeerVerifyError:
             if (!event.sslErrors.isEmpty())
                 Q_EMIT q->peerVerifyError(event.sslErrors.constFirst());
+            break;
+        case ServerEvent::Kind::HandshakeFailed:
+            if (static const QMetaMethod signal = QMetaMethod::fromSignal(&WebSocketServer::handshakeFailed);
+                !q->isSignalConnected(signal)) {
+                handshakeFailureListeners.store(0, std::memory_order_relaxed);   // a stale count
+                break;
+            }
+            Q_EMIT q->handshakeFailed(event.peer.toHostAddress(), event.peer.port, event.failure, event.text);
             break;
         case ServerEvent::Kind::Drained:
             if (!closing || event.worker < 0 || std::size_t(event.worker) >= drained.size())
@@ -393,6 +418,23 @@ void WebSocketServerPrivate::tlsHandshakeFailed(const QString &reason)
 {
     tlsFailures.fetch_add(1, std::memory_order_relaxed);
     qCInfo(lcTls) << "TLS handshake failed:" << reason;
+}
+
+bool WebSocketServerPrivate::wantsHandshakeFailures() const
+{
+    return handshakeFailureListeners.load(std::memory_order_relaxed) > 0;
+}
+
+void WebSocketServerPrivate::handshakeFailed(const SocketAddress &peer, WebSocketServer::HandshakeFailure reason,
+                                             const QString &errorString)
+{
+    qCDebug(lcServer) << "handshake failed:" << reason << errorString;
+    ServerEvent event;
+    event.kind = ServerEvent::Kind::HandshakeFailed;
+    event.peer = peer;
+    event.failure = reason;
+    event.text = errorString;
+    post(std::move(event));
 }
 
 void WebSocketServerPrivate::workerDrained(Worker *worker)

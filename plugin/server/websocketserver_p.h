@@ -22,7 +22,7 @@ class WebSocket;
 
 /// Something an engine thread reports to the server's thread (one posted QEvent per batch).
 struct ServerEvent {
-    enum class Kind { NewConnection, ServerError, AcceptError, Drained, SslErrors, PeerVerifyError };
+    enum class Kind { NewConnection, ServerError, AcceptError, Drained, SslErrors, PeerVerifyError, HandshakeFailed };
     Kind kind = Kind::NewConnection;
     std::shared_ptr<Channel> channel;
     WebSocketProtocol::CloseCode code = WebSocketProtocol::CloseCodeNormal;
@@ -30,6 +30,8 @@ struct ServerEvent {
     QString text;
     QList<QSslError> sslErrors;
     int worker = -1;
+    SocketAddress peer;                                   ///< HandshakeFailed
+    WebSocketServer::HandshakeFailure failure = WebSocketServer::HandshakeFailure::BadRequest;
 };
 
 class WebSocketServerPrivate final : public WorkerHost, public TlsEvents
@@ -65,6 +67,9 @@ public:
     void connectionClosed() override;
     void acceptError(QAbstractSocket::SocketError error, const QString &text) override;
     void tlsHandshakeFailed(const QString &reason) override;
+    bool wantsHandshakeFailures() const override;
+    void handshakeFailed(const SocketAddress &peer, WebSocketServer::HandshakeFailure reason,
+                         const QString &errorString) override;
     void workerDrained(Worker *worker) override;
 
     // ---- TlsEvents -----------------------------------------------------------------------------
@@ -114,6 +119,12 @@ public:
     static constexpr int kMaxInFlight = 1024;
     std::atomic<int> openCount{0};
     std::atomic<quint64> tlsFailures{0};
+    /// Connections to handshakeFailed(), counted by connectNotify/disconnectNotify (any thread; Qt may
+    /// hold its connection lock there, so isSignalConnected() cannot be asked then). A count left too
+    /// high (disconnect() of everything, a receiver destroyed) only costs collection until the next
+    /// failure reaches the server's thread, which recounts.
+    std::atomic<int> handshakeFailureListeners{0};
+    std::atomic<quint64> droppedHandshakeFailures{0};
 
 private:
     mutable std::mutex m_configMutex;
@@ -121,6 +132,8 @@ private:
     std::mutex m_eventMutex;
     std::vector<ServerEvent> m_events;
     bool m_eventPosted = false;
+    int m_failuresQueued = 0;   // HandshakeFailed events in m_events: at most kMaxHandshakeFailuresPerBatch
+    quint64 m_failuresDropped = 0;   // since the last batch was taken (logged then)
 };
 
 } // namespace qws

@@ -165,4 +165,13 @@ quint64 WebSocketServer::tlsHandshakeFailureCount() const
     return d_func()->tlsFailures.load(std::memory_order_relaxed);
 }
 
+/*!
+    Returns how many handshake failures were not signalled by handshakeFailed() because more than
+    kMaxHandshakeFailuresPerBatch were waiting for the server's thread. Readable from any thread.
+*/
+quint64 WebSocketServer::droppedHandshakeFailureCount() const
+{
+    return d_func()->droppedHandshakeFailures.load(std::memory_order_relaxed);
+}
+
 } // namespace qws

@@ -111,6 +111,12 @@ public:
     virtual void acceptError(QAbstractSocket::SocketError error, const QString &text) = 0;
     /// A TLS handshake failed (counted, logged to qws.tls).
     virtual void tlsHandshakeFailed(const QString &reason) = 0;
+    /// True while WebSocketServer::handshakeFailed() is connected (an atomic load): only then does a
+    /// peer build the text and call handshakeFailed(), so unwatched failures cost nothing.
+    virtual bool wantsHandshakeFailures() const = 0;
+    /// A client's opening handshake failed: queued (capped per batch) to the server's thread.
+    virtual void handshakeFailed(const SocketAddress &peer, WebSocketServer::HandshakeFailure reason,
+                                 const QString &errorString) = 0;
     /// A worker told to shut down gracefully has no connections left.
     virtual void workerDrained(Worker *worker) = 0;
 };
