@@ -21,6 +21,7 @@ TestCase {
     WebSocket { id: d; active: false }
     TestClient { id: chat; origin: "https://example.org"; subprotocols: ["chat"] }
     TestClient { id: intruder; origin: "https://evil.example" }
+    RawClient { id: plainHttp; request: "GET /status HTTP/1.1\r\nHost: localhost\r\n\r\n" } // not an upgrade
     Timer {
         id: traffic
         interval: 50; repeat: true
@@ -55,6 +56,8 @@ TestCase {
         win.server.allowedOrigins = ["https://example.org"] // new clients only; the open ones stay
         intruder.url = win.serverUrl + "/admin"; intruder.open()
         tryVerify(() => intruder.finished, 5000)
+        plainHttp.url = win.serverUrl; plainHttp.open()
+        tryVerify(() => plainHttp.ended, 5000)
         win.store.autoReply = "echo"
         traffic.start()
         wait(2500)
