@@ -18,8 +18,10 @@ TestCase {
     WebSocket { id: a; active: false }
     WebSocket { id: b; active: false }
     WebSocket { id: c; active: false }
+    WebSocket { id: d; active: false }
     TestClient { id: chat; origin: "https://example.org"; subprotocols: ["chat"] }
     TestClient { id: intruder; origin: "https://evil.example" }
+    RawClient { id: plainHttp; request: "GET /status HTTP/1.1\r\nHost: localhost\r\n\r\n" } // not an upgrade
     Timer {
         id: traffic
         interval: 50; repeat: true
@@ -48,15 +50,19 @@ TestCase {
         a.url = win.serverUrl + "/sensors"; a.active = true
         b.url = win.serverUrl + "/status"; b.active = true
         c.url = win.serverUrl + "/leaving"; c.active = true
+        d.url = win.serverUrl + "/kicked"; d.active = true
         chat.url = win.serverUrl + "/chat"; chat.open()
-        tryVerify(() => win.store.openCount === 4, 5000)
+        tryVerify(() => win.store.openCount === 5, 5000)
         win.server.allowedOrigins = ["https://example.org"] // new clients only; the open ones stay
         intruder.url = win.serverUrl + "/admin"; intruder.open()
         tryVerify(() => intruder.finished, 5000)
+        plainHttp.url = win.serverUrl; plainHttp.open()
+        tryVerify(() => plainHttp.ended, 5000)
         win.store.autoReply = "echo"
         traffic.start()
         wait(2500)
         c.active = false
+        win.store.kick(win.store.rows.find(r => r.path === "/kicked").cid) // closed 1006: no close frame
         wait(2000)
         win.store.openRows().forEach(r => win.store.ping(r.cid)) // fills the RTT column
         wait(2000)

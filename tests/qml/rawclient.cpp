@@ -23,7 +23,8 @@ RawClient::RawClient(QObject *parent) : QObject(parent)
     });
     connect(&m_socket, &QTcpSocket::readyRead, this, &RawClient::onReadyRead);
     connect(&m_socket, &QTcpSocket::disconnected, this, [this] {
-        onReadyRead();
+        if (m_socket.isOpen() && m_socket.bytesAvailable() > 0)
+            onReadyRead();
         m_ended = true;
         Q_EMIT changed();
     });

@@ -37,10 +37,6 @@ Item {
     property real lastBytes: 0
 
     property ListModel events: ListModel {}
-    /// The element reports each failed handshake with the client's address (handshakeFailed); a
-    /// module without that signal only has its serverError text.
-    readonly property bool reportsHandshakeFailures: typeof server.handshakeFailed === "function"
-    Component.onCompleted: if (reportsHandshakeFailures) server.handshakeFailed.connect(handshakeFailed)
 
     function event(kind: string, text: string) {
         events.append({ time: Format.time(Date.now()), kind: kind, message: text })
@@ -208,7 +204,7 @@ Item {
         })
     }
 
-    /// The element's handshakeFailed(peerAddress, peerPort, reason, errorString) reason, in plain words.
+    /// A reason of the element's handshakeFailed(peerAddress, peerPort, reason, errorString), in plain words.
     function handshakeReasonWords(reason: int): string {
         switch (reason) {
         case WebSocketServer.HandshakeBadRequest: return qsTr("bad request")
@@ -239,11 +235,13 @@ Item {
         target: store.server
         function onClientConnected(socket) { store.track(socket) }
         function onServerError(error) {
-            // Each failed handshake is logged by handshakeFailed, with the client's address; the
-            // element's error text is shown on the server page.
-            if (error === WebSocketServer.HandshakeError && store.reportsHandshakeFailures) return
-            store.event(error === WebSocketServer.HandshakeError ? "handshake" : "error",
-                        store.server.errorString)
+            // A failed handshake is logged by onHandshakeFailed, with the client's address; the
+            // element's error text for it stays on the server page.
+            if (error !== WebSocketServer.HandshakeError)
+                store.event("error", store.server.errorString)
+        }
+        function onHandshakeFailed(peerAddress, peerPort, reason, errorString) {
+            store.handshakeFailed(peerAddress, peerPort, reason, errorString)
         }
         function onAcceptError(error) { store.event("accept", "accept failed (socket error " + error + ")") }
         function onListeningChanged() {
