@@ -56,6 +56,7 @@ public:
     qint64 timerWhen = std::numeric_limits<qint64>::max();
     bool readyQueued = false;
     bool isDead() const { return m_phase == Phase::Dead; }
+    bool hasUnsentOutput() const { return !m_out.isEmpty(); }
     static qint64 steadyMicroseconds();
 
 private:
