@@ -167,7 +167,9 @@ void Worker::run()
     epoll_event events[kMaxEvents];
     m_now = monotonicMs();
     qint64 stopDeadline = 0;   // set once stop() was called: see flushingBeforeStop()
-    while (!m_stop.load(std::memory_order_relaxed) || flushingBeforeStop(stopDeadline)) {
+    // acquire: what the owner did before stop() (joining the other workers included) happens before the
+    // final flush and abortAll() below.
+    while (!m_stop.load(std::memory_order_acquire) || flushingBeforeStop(stopDeadline)) {
         const int n = ::epoll_wait(m_epoll, events, kMaxEvents, loopTimeout(stopDeadline));
         m_now = monotonicMs();
         for (int i = 0; i < n; ++i) {
