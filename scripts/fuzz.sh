@@ -2,11 +2,15 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Builds the libFuzzer targets with clang (ASan + UBSan) and runs each for a bounded time.
 #   scripts/fuzz.sh [seconds-per-target]   (default 20)
-# Seeds come from tests/fuzz/corpus/<name>/; new inputs go to build-fuzz/corpus/<name>/ (copy the
-# interesting ones back into the repo to grow its corpus). Any crash, leak or sanitizer report fails.
+# Each target runs on a scratch corpus (build-fuzz/corpus/<name>/, where new inputs land) seeded by the
+# repo's tests/fuzz/corpus/<name>/; afterwards the inputs that add coverage are merged back into the
+# repo corpus (-merge=1), so a developer's run grows it and the growth is committed. Inputs are capped
+# at QWS_FUZZ_MAX_LEN bytes (default 4096). QWS_FUZZ_MERGE=0 skips the merge. In CI (a clean clone)
+# the merge only touches the working tree. Any crash, leak or sanitizer report fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER=${1:-20}
+MAX_LEN=${QWS_FUZZ_MAX_LEN:-4096}
 BUILD_DIR=${QWS_FUZZ_BUILD_DIR:-build-fuzz}
 . scripts/generator.sh; qws_generator "$BUILD_DIR"
 CC=clang CXX=clang++ cmake -S . -B "$BUILD_DIR" "${GEN[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -18,13 +22,24 @@ status=0
 for bin in "$BUILD_DIR"/tests/fuzz/fuzz_*; do
   [ -x "$bin" ] || continue
   name=$(basename "$bin"); name=${name#fuzz_}
-  mkdir -p "$BUILD_DIR/corpus/$name" "tests/fuzz/corpus/$name"
+  mkdir -p "$BUILD_DIR/corpus/$name" "$BUILD_DIR/artifacts/$name" "tests/fuzz/corpus/$name"
   echo "fuzz: $name for ${SECONDS_PER}s"
-  if ! "$bin" -max_total_time="$SECONDS_PER" -print_final_stats=1 -artifact_prefix="$BUILD_DIR/corpus/$name/" \
+  if ! "$bin" -max_total_time="$SECONDS_PER" -max_len="$MAX_LEN" -print_final_stats=1 \
+       -artifact_prefix="$BUILD_DIR/artifacts/$name/" \
        "$BUILD_DIR/corpus/$name" "tests/fuzz/corpus/$name" > "$BUILD_DIR/fuzz-$name.log" 2>&1; then
     echo "fuzz: $name FAILED — see $BUILD_DIR/fuzz-$name.log"; tail -40 "$BUILD_DIR/fuzz-$name.log"; status=1
-  else
-    grep -E "stat::number_of_executed_units|stat::new_units_added" "$BUILD_DIR/fuzz-$name.log" | tr '\n' ' '; echo
+    continue
+  fi
+  grep -E "stat::number_of_executed_units|stat::new_units_added" "$BUILD_DIR/fuzz-$name.log" | tr '\n' ' '; echo
+  if [ "${QWS_FUZZ_MERGE:-1}" != "0" ]; then
+    # Only what adds coverage to the repo corpus is copied into it (named by content hash).
+    before=$(find "tests/fuzz/corpus/$name" -type f | wc -l)
+    if "$bin" -merge=1 -max_len="$MAX_LEN" "tests/fuzz/corpus/$name" "$BUILD_DIR/corpus/$name" \
+         > "$BUILD_DIR/merge-$name.log" 2>&1; then
+      echo "fuzz: $name corpus $before -> $(find "tests/fuzz/corpus/$name" -type f | wc -l) inputs"
+    else
+      echo "fuzz: $name merge FAILED — see $BUILD_DIR/merge-$name.log"; tail -20 "$BUILD_DIR/merge-$name.log"; status=1
+    fi
   fi
 done
 exit $status

@@ -44,6 +44,8 @@ std::uint16_t closeCodeFor(Error e) noexcept
     case Error::HandshakeOriginRefused:
     case Error::HandshakeServerFull:
     case Error::HandshakeTimeout:
+    case Error::HandshakeNotHttp:
+    case Error::HandshakeTlsOnPlainPort:
         return 0;
     }
     return 0;
@@ -58,6 +60,8 @@ int httpStatusFor(Error e) noexcept
     case Error::HandshakeMissingHost:
     case Error::HandshakeNotUpgrade:
     case Error::HandshakeBadKey:
+    case Error::HandshakeNotHttp:
+    case Error::HandshakeTlsOnPlainPort:
         return 400;
     case Error::HandshakeMethodNotAllowed:
         return 405;
@@ -89,6 +93,8 @@ std::string_view describe(Error e) noexcept
     case Error::HandshakeOriginRefused: return "origin not allowed";
     case Error::HandshakeServerFull: return "server is full, try again later";
     case Error::HandshakeTimeout: return "upgrade request timed out";
+    case Error::HandshakeNotHttp: return "not an HTTP request (first byte cannot start a request line)";
+    case Error::HandshakeTlsOnPlainPort: return "not HTTP: a TLS ClientHello (a wss:// client on a ws:// port?)";
     case Error::UnmaskedFrame: return "client frame is not masked";
     case Error::ReservedBits: return "reserved bits set";
     case Error::UnknownOpcode: return "unknown opcode";

@@ -43,6 +43,8 @@ enum class Error : std::uint8_t {
     HandshakeOriginRefused,    ///< 403: the origin was refused by the server
     HandshakeServerFull,       ///< 503: the server cannot take more connections
     HandshakeTimeout,          ///< 408: the client did not finish in time
+    HandshakeNotHttp,          ///< 400 at the first byte: it cannot start an HTTP request line
+    HandshakeTlsOnPlainPort,   ///< 400 at the first byte: 0x16, a TLS ClientHello (wss:// to a ws:// port)
 
     // Framing (RFC 6455 §5) → close 1002
     UnmaskedFrame,             ///< §5.1: client frames must be masked

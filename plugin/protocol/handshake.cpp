@@ -173,11 +173,39 @@ RequestParser::RequestParser(HandshakeLimits limits)
 {
 }
 
+// RFC 7230 §3.1.1: request-line = method SP …, method = token; §3.5: empty lines (CRLF) before it are
+// ignored. `bytes` continues the unfinished request line held in m_buffer (its LF excluded). Returns the
+// error at the first byte that cannot belong to a method (its index in `bytes` in `bad`), else None. The
+// first byte of the line decides whether this is HTTP at all: TLS records of type handshake start with
+// 0x16 (RFC 8446 §5.1), which is what a wss:// client sends to a ws:// port.
+Error RequestParser::screenMethod(std::string_view bytes, std::size_t &bad)
+{
+    std::size_t at = m_buffer.size();   // position in the line of bytes[0]
+    for (std::size_t i = 0; i < bytes.size() && !m_methodEnded; ++i, ++at) {
+        const auto c = static_cast<unsigned char>(bytes[i]);
+        bad = i;
+        if (at == 0) {
+            if (c == 0x16)
+                return Error::HandshakeTlsOnPlainPort;
+            if (c != '\r' && !kTchar[c])
+                return Error::HandshakeNotHttp;
+        } else if (c == ' ') {
+            m_methodEnded = true;
+        } else if (!kTchar[c]) {
+            return Error::HandshakeMalformed;   // a CR not followed by LF lands here too
+        } else if (at == 1 && (m_buffer.empty() ? bytes[i - 1] : m_buffer[0]) == '\r') {
+            return Error::HandshakeMalformed;   // "\rX": neither an empty line nor a method
+        }
+    }
+    return Error::None;
+}
+
 // Lines are parsed as soon as their LF arrives; only an unfinished line is copied into m_buffer, so a
 // request that arrives in one read is parsed straight from the caller's bytes, and nothing is scanned
 // twice. Each limit is checked against the bytes seen so far, so the first byte that breaks a limit or
 // the first bad line decides the error whatever the chunking. On Failed, `consumed` counts the bytes up
-// to the end of the bad line (or the first byte over a limit); the connection is closed anyway.
+// to the end of the bad line (or the first byte over a limit, or the first byte that cannot belong to the
+// method); the connection is closed anyway.
 RequestParser::Status RequestParser::feed(std::span<const std::byte> in, std::size_t &consumed)
 {
     consumed = 0;
@@ -201,6 +229,12 @@ RequestParser::Status RequestParser::feed(std::span<const std::byte> in, std::si
                                             m_limits.maxLineLength - std::min(m_limits.maxLineLength, m_buffer.size()));
         const std::size_t window = std::min(rest, budget);
         const void *nl = window ? std::memchr(start, '\n', window) : nullptr;
+        if (!m_methodEnded && m_request.method.empty()) {
+            const std::size_t screened = nl ? std::size_t(static_cast<const char *>(nl) - start) : window;
+            std::size_t bad = 0;
+            if (const Error e = screenMethod(std::string_view(start, screened), bad); e != Error::None)
+                return failWith(e, pos + bad + 1);
+        }
         if (!nl) {
             if (rest > budget)
                 return failWith(Error::HandshakeTooLarge, pos + budget + 1);
@@ -238,6 +272,7 @@ RequestParser::Status RequestParser::feed(std::span<const std::byte> in, std::si
             e = parseHeaderLine(line, m_request, m_limits.maxHeaderCount);
         }
         m_buffer.clear();
+        m_methodEnded = false;
         if (e != Error::None)
             return failWith(e, pos);
     }

@@ -58,6 +58,10 @@ public:
 
     /// Consumes from `in`; `consumed` is set to the bytes taken. Complete: request() is valid and
     /// validated (§4.2.1). Failed: error() says why (its HTTP status via httpStatusFor()).
+    /// Fails fast: the method is checked byte by byte as it arrives, so a peer that is not speaking
+    /// HTTP (a TLS ClientHello: HandshakeTlsOnPlainPort; any other first byte that cannot start a
+    /// request line: HandshakeNotHttp; a later non-token byte before the first SP: HandshakeMalformed)
+    /// is refused at its first wrong byte instead of at the end of a line that may never come.
     /// After Complete or Failed, further calls consume nothing and return the same status.
     Status feed(std::span<const std::byte> in, std::size_t &consumed);
 
@@ -68,10 +72,12 @@ public:
 
 private:
     Status finish();
+    Error screenMethod(std::string_view bytes, std::size_t &bad);
 
     HandshakeLimits m_limits;
     std::string m_buffer;     // the unfinished line (complete lines are parsed at once, never rescanned)
     std::size_t m_scanned = 0;// bytes of the header block taken so far (for maxHeaderBytes)
+    bool m_methodEnded = false;// the request line's SP after the method was seen (screenMethod() is done)
     Status m_status = Status::NeedMore;
     Error m_error = Error::None;
     Request m_request;

@@ -67,15 +67,16 @@ class QmlWebSocketServer : public QObject, public QQmlParserStatus
     Q_PROPERTY(qws::ConnectionModel *connections READ connections CONSTANT FINAL)
 
 public:
-    /// Mirrors qws::WebSocketServer::SslMode (same values).
-    enum SslMode {
+    /// Mirrors qws::WebSocketServer::SslMode (same values). Fixed underlying type: QML may assign any
+    /// number to the property, and loading an out-of-range value of an unfixed enum is undefined.
+    enum SslMode : int {
         SecureMode = qws::WebSocketServer::SecureMode,
         NonSecureMode = qws::WebSocketServer::NonSecureMode,
     };
     Q_ENUM(SslMode)
 
     /// Client certificates in secure mode; the values of QSslSocket::PeerVerifyMode.
-    enum PeerVerifyMode {
+    enum PeerVerifyMode : int {
         VerifyNone = QSslSocket::VerifyNone, ///< do not ask for one (default)
         QueryPeer = QSslSocket::QueryPeer,   ///< ask; report problems (peerVerifyError, sslErrors), go on
         VerifyPeer = QSslSocket::VerifyPeer, ///< require one that verifies against caCertificates

@@ -56,6 +56,7 @@ public:
     std::uint32_t slot = 0;
     std::uint32_t generation = 0;
     bool isDead() const { return m_phase == Phase::Dead; }
+    bool hasUnsentOutput() const { return !m_out.isEmpty(); }
     static qint64 steadyMicroseconds();
 
 private:

@@ -18,8 +18,9 @@ enum Version {
 };
 Q_ENUM_NS(Version)
 
-/// RFC 6455 §7.4.1 (values identical to QWebSocketProtocol::CloseCode).
-enum CloseCode {
+/// RFC 6455 §7.4.1 (values identical to QWebSocketProtocol::CloseCode). The underlying type is fixed
+/// so that any code a peer sends (3000–4999 for applications) is a valid value (UBSan -fsanitize=enum).
+enum CloseCode : int {
     CloseCodeNormal = 1000,
     CloseCodeGoingAway = 1001,
     CloseCodeProtocolError = 1002,

@@ -35,8 +35,9 @@ namespace qws {
 
     \section1 Ownership
     nextPendingConnection() hands the WebSocket to the caller. Deleting the server ends every
-    connection at once (1001 Going Away, written best-effort); call close() and wait for closed() for
-    a graceful shutdown.
+    connection: what was already sent is still written, in order, then 1001 Going Away, for at most
+    2 s (peers that do not read lose the rest); call close() and wait for closed() for a graceful
+    shutdown that also waits for each closing handshake.
 */
 
 /*!
@@ -126,8 +127,9 @@ WebSocketServer::WebSocketServer(WebSocketServerPrivate &dd, QObject *parent)
 
 /*!
     Destroys the server: the listening socket is closed, queued sockets nobody took are closed and
-    deleted, and every other connection is ended (1001, best effort). WebSockets already taken stay
-    valid objects in the UnconnectedState.
+    deleted, and every other connection is ended: messages already sent are still written, then 1001,
+    for at most 2 s before the sockets are closed (so an application that quits with messages queued
+    delivers them). WebSockets already taken stay valid objects in the UnconnectedState.
 */
 WebSocketServer::~WebSocketServer()
 {

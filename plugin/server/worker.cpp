@@ -13,6 +13,7 @@
 #  include "tls_p.h"
 #endif
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -29,6 +30,8 @@ namespace qws {
 namespace {
 constexpr std::uint64_t kListenId = Poller::kWakeTag - 1;
 constexpr int kAcceptBurst = 64;
+/// stop(): how long queued output (and the 1001 after it) may still take to reach peers.
+constexpr qint64 kStopFlushMs = 2000;
 
 std::uint64_t peerId(const Peer *peer)
 {
@@ -148,8 +151,11 @@ void Worker::run()
     const std::string name = "qws-engine-" + std::to_string(m_index);
     pthread_setname_np(pthread_self(), name.c_str());
     m_now = monotonicMs();
-    while (!m_stop.load(std::memory_order_relaxed)) {
-        const std::span<const PollEvent> events = m_poller->wait(nextTimeout());
+    qint64 stopDeadline = 0;   // set once stop() was called: see flushingBeforeStop()
+    // acquire: what the owner did before stop() (joining the other workers included) happens before the
+    // final flush and abortAll() below.
+    while (!m_stop.load(std::memory_order_acquire) || flushingBeforeStop(stopDeadline)) {
+        const std::span<const PollEvent> events = m_poller->wait(loopTimeout(stopDeadline));
         m_now = monotonicMs();
         for (const PollEvent &event : events) {
             const std::uint64_t id = event.tag;
@@ -183,6 +189,44 @@ void Worker::run()
     if (m_listenPolled)
         m_poller->remove(m_listenFd);
     m_listenPolled = false;
+}
+
+// stop(): the server is being destroyed, typically because the application is ending. What the owner
+// sent before is still written, in order, then 1001 (shutdownGracefully()): the loop goes on while any
+// peer has unsent output, for at most kStopFlushMs, so that a peer that does not read cannot hold the
+// application's exit; abortAll() then ends what is left. Handshakes in progress get 503 and the listener
+// is no longer polled, so no handshake completes and nothing calls into the server being destroyed (no
+// workerDrained() either).
+bool Worker::flushingBeforeStop(qint64 &deadline)
+{
+    if (!deadline) {
+        processCommands();   // sends (and closes) the owner queued before stop()
+        m_shuttingDown = true;
+        m_drainedReported = true;
+        updateListenerPolling();   // no new connections while flushing
+        for (Peer *peer : m_peers) {
+            if (peer && !peer->isDead())
+                peer->shutdownGracefully();
+        }
+        deadline = monotonicMs() + kStopFlushMs;
+    }
+    const bool unsent = std::any_of(m_peers.begin(), m_peers.end(), [](const Peer *peer) {
+        return peer && !peer->isDead() && peer->hasUnsentOutput();
+    });
+    if (unsent && monotonicMs() >= deadline) {
+        qCDebug(lcServer) << "engine stopped with output unsent to peers that did not read it in time";
+        return false;
+    }
+    return unsent;
+}
+
+int Worker::loopTimeout(qint64 stopDeadline)
+{
+    const int next = nextTimeout();
+    if (!stopDeadline)
+        return next;
+    const qint64 left = std::max<qint64>(0, stopDeadline - monotonicMs());
+    return next < 0 ? int(left) : int(std::min<qint64>(left, next));
 }
 
 void Worker::processCommands()

@@ -146,7 +146,8 @@ public:
     void schedule(std::shared_ptr<Channel> channel);
     /// Graceful: 1001 to every open connection, refuse handshakes, report workerDrained() when empty.
     void beginShutdown();
-    /// Immediate: 1001 written best-effort, every socket closed, thread joined.
+    /// Immediate: what the owner queued is still written, then 1001, for at most 2 s (peers that do
+    /// not read lose the rest); then every socket is closed and the thread joined.
     void stop();
     int peerCount() const { return m_peerCount.load(std::memory_order_relaxed); }
     int index() const { return m_index; }
@@ -196,6 +197,8 @@ private:
     void flushPosts();
     void abortAll();
     void checkDrained();
+    bool flushingBeforeStop(qint64 &deadline);
+    int loopTimeout(qint64 stopDeadline);
     static qint64 monotonicMs();
 
     WorkerHost &m_host;

@@ -202,8 +202,10 @@ void tst_Connection::badRequest_data()
     QTest::newRow("RFC 6455 §4.2.1 item 1: not GET → 405") << qba(post) << 405 << "HandshakeMethodNotAllowed";
     QTest::newRow("RFC 6455 §4.2.1 item 5: no Sec-WebSocket-Key → 400") << qba(noKey) << 400 << "HandshakeBadKey";
     QTest::newRow("RFC 6455 §4.4: version 12 → 426") << qba(v12) << 426 << "HandshakeBadVersion";
-    QTest::newRow("RFC 6455 §4.2.1: not HTTP at all → 400")
-        << QByteArray("\x16\x03\x01\x02\xfc\x03\x03\r\n\r\n") << 400 << "HandshakeMalformed";
+    QTest::newRow("RFC 6455 §4.2.1: not HTTP at all (a TLS ClientHello) → 400")
+        << QByteArray("\x16\x03\x01\x02\xfc\x03\x03\r\n\r\n") << 400 << "HandshakeTlsOnPlainPort";
+    QTest::newRow("RFC 6455 §4.2.1: a TLS ClientHello without any LF fails at once → 400")
+        << QByteArray("\x16\x03\x01\x02\xfc\x01\x00\x02\xf8\x03\x03", 11) << 400 << "HandshakeTlsOnPlainPort";
 }
 
 void tst_Connection::badRequest()

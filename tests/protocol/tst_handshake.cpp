@@ -139,6 +139,7 @@ private slots:
     void invalid();
     void incomplete_data();
     void incomplete();
+    void notHttpFailsAtItsFirstByte();
     void headerLookup();
     void takeRequestAndEmptyFeed();
     void benchmarkBrowserRequest();
@@ -285,6 +286,8 @@ void tst_Handshake::invalid_data()
     // Request line (RFC 6455 §4.2.1 item 1, RFC 7230 §3.1.1)
     row("RFC 6455 §4.2.1 item 1: POST → 405", swap("GET ", "POST "), Error::HandshakeMethodNotAllowed, 405);
     row("RFC 6455 §4.2.1 item 1: HEAD → 405", swap("GET ", "HEAD "), Error::HandshakeMethodNotAllowed, 405);
+    row("RFC 7230 §3.2.6: every tchar in a method passes the first-byte screen → 405",
+        swap("GET ", "M-SEARCH.!#$%&'*+^_`|~09az "), Error::HandshakeMethodNotAllowed, 405);
     row("RFC 7230 §3.1.1: methods are case-sensitive, \"get\" → 405", swap("GET ", "get "),
         Error::HandshakeMethodNotAllowed, 405);
     row("RFC 6455 §4.2.1 item 1: HTTP/1.0 → 400", swap("HTTP/1.1", "HTTP/1.0"), Error::HandshakeBadHttpVersion, 400);
@@ -303,8 +306,28 @@ void tst_Handshake::invalid_data()
     row("RFC 6455 §4.1: request-target without leading / → 400", swap("/chat", "chat"), Error::HandshakeMalformed, 400);
     row("RFC 6455 §4.1: ftp:// absolute URI → 400", swap("/chat", "ftp://x/chat"), Error::HandshakeMalformed, 400);
     row("RFC 7230 §3.1.1: a non-token method → 400", swap("GET ", "G(T "), Error::HandshakeMalformed, 400);
-    row("RFC 7230 §3.5: binary garbage line → 400", std::string("\x16\x03\x01\x02\x00\x01\r\n\r\n", 10),
+    row("RFC 7230 §3.5: binary garbage line (a TLS record header) → 400",
+        std::string("\x16\x03\x01\x02\x00\x01\r\n\r\n", 10), Error::HandshakeTlsOnPlainPort, 400);
+
+    // Not HTTP at all: refused at the first byte that cannot begin or continue a method, no LF needed
+    // (RFC 7230 §3.1.1 method = token), so a peer speaking another protocol gets its 400 at once.
+    const std::string clientHello = std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11)
+                                    + std::string(32, '\x5a');
+    row("fail fast: a TLS ClientHello (wss:// to a ws:// port), no LF → 400", clientHello,
+        Error::HandshakeTlsOnPlainPort, 400);
+    row("fail fast: a TLS ClientHello after an empty line → 400", "\r\n" + clientHello,
+        Error::HandshakeTlsOnPlainPort, 400);
+    row("fail fast: a TLS ClientHello under a tiny line limit still names TLS → 400", clientHello,
+        Error::HandshakeTlsOnPlainPort, 400, 0, 0, 4);
+    row("fail fast: a NUL first byte → 400", std::string("\0GET / HTTP/1.1", 15), Error::HandshakeNotHttp, 400);
+    row("fail fast: an SSLv2-style first byte 0x80 → 400", std::string("\x80\x2e\x01\x00\x02"),
+        Error::HandshakeNotHttp, 400);
+    row("fail fast: JSON instead of a request → 400", "{\"hello\": 1}", Error::HandshakeNotHttp, 400);
+    row("fail fast: a space before the method → 400", " GET /chat HTTP/1.1", Error::HandshakeNotHttp, 400);
+    row("fail fast: a control byte inside the method → 400", std::string("GE\x01T /chat", 10),
         Error::HandshakeMalformed, 400);
+    row("fail fast: a CR not followed by LF before the method → 400", "\rGET /chat", Error::HandshakeMalformed, 400);
+    row("fail fast: a second CR before the LF of an empty line → 400", "\r\r", Error::HandshakeMalformed, 400);
 
     // Header syntax (RFC 7230 §3.2)
     row("RFC 7230 §3.2: header line without a colon → 400", rfcRequest("NoColonHere\r\n"), Error::HandshakeMalformed, 400);
@@ -439,6 +462,31 @@ void tst_Handshake::incomplete()
         QCOMPARE(o.consumed, input.size()); // taken and kept: the caller need not hold on to them
         QCOMPARE(o.error, Error::None);
     }
+}
+
+// Fail fast: the verdict comes with the first byte, not after a line that a TLS client never ends.
+void tst_Handshake::notHttpFailsAtItsFirstByte()
+{
+    RequestParser tls;
+    std::size_t consumed = 0;
+    QCOMPARE(tls.feed(bytes(std::string_view("\x16", 1)), consumed), Status::Failed);
+    QCOMPARE(consumed, std::size_t(1));
+    QCOMPARE(tls.error(), Error::HandshakeTlsOnPlainPort);
+    QCOMPARE(httpStatusFor(tls.error()), 400);
+    // The text an operator reads in the 400 body and the logs names the likely mistake.
+    QVERIFY(describe(tls.error()).find("TLS ClientHello") != std::string_view::npos);
+    QVERIFY(describe(tls.error()).find("wss://") != std::string_view::npos);
+
+    RequestParser binary;
+    QCOMPARE(binary.feed(bytes(std::string_view("\r\n\xff", 3)), consumed), Status::Failed);
+    QCOMPARE(consumed, std::size_t(3));   // the empty line, then the bad byte
+    QCOMPARE(binary.error(), Error::HandshakeNotHttp);
+
+    RequestParser method;   // "GET" then a byte that no method may hold: refused before any LF
+    QCOMPARE(method.feed(bytes("GE"), consumed), Status::NeedMore);
+    QCOMPARE(method.feed(bytes(std::string_view("T\x7f", 2)), consumed), Status::Failed);
+    QCOMPARE(consumed, std::size_t(2));
+    QCOMPARE(method.error(), Error::HandshakeMalformed);
 }
 
 void tst_Handshake::headerLookup()

@@ -320,9 +320,14 @@ void tst_WebSocket::moveToThreadDeliversThere()
     QTRY_COMPARE(echo.size(), 1);
     QCOMPARE(echo.at(0).at(0).toString(), QStringLiteral("hi (from the worker thread)"));
     QCOMPARE(seenOn.load(), &thread);
-    QMetaObject::invokeMethod(socket, [socket] { delete socket; }, Qt::BlockingQueuedConnection);
+    // Deleted on its own thread: deleteLater() runs in that thread's event loop before quit() ends it
+    // (posted first), and wait() orders the deletion before this test returns.
+    std::atomic<bool> destroyed{false};
+    connect(socket, &QObject::destroyed, this, [&destroyed] { destroyed = true; }, Qt::DirectConnection);
+    socket->deleteLater();
     thread.quit();
-    thread.wait();
+    QVERIFY(thread.wait(10000));
+    QVERIFY(destroyed.load());
 }
 
 void tst_WebSocket::statsCount()

@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Documented limits that no other test reaches (docs/security.md): the cap of 1024 handshakes done but
+// not yet seen by the server's thread (→ 503), the 5 s close timeout (a peer that never answers our
+// close frame is dropped), and the 2 s linger after our last byte. Timing bounds are generous.
+#include "testsupport.h"
+
+#include <websocket.h>
+#include <websocketserver.h>
+
+#include <QtCore/QElapsedTimer>
+#include <QtTest/QSignalSpy>
+#include <QtTest/QTest>
+
+#include <memory>
+#include <vector>
+
+using namespace testsupport;
+
+class tst_Deadlines : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void inFlightHandshakesCappedAt1024();
+    void closeTimeoutDropsSilentPeer();
+    void lingerAfterLastByte();
+};
+
+namespace {
+/// A raw client past the opening handshake (101 seen).
+bool upgraded(RawClient &raw, quint16 port)
+{
+    return raw.connectTo(port) && raw.send(upgradeRequest()) && raw.readUntil("\r\n\r\n").startsWith("HTTP/1.1 101");
+}
+
+/// Takes the one connection the server announces.
+qws::WebSocket *takeOne(qws::WebSocketServer &server)
+{
+    if (!server.hasPendingConnections() && !QTest::qWaitFor([&] { return server.hasPendingConnections(); }, 5000))
+        return nullptr;
+    return server.nextPendingConnection();
+}
+} // namespace
+
+void tst_Deadlines::inFlightHandshakesCappedAt1024()
+{
+    constexpr int kCap = 1024;   // WebSocketServerPrivate::kMaxInFlight, docs/security.md
+    constexpr int kExtra = 16;
+    qws::WebSocketServer server(QString(), qws::WebSocketServer::NonSecureMode);
+    QVERIFY(server.listen(QHostAddress::LocalHost));
+    // This thread owns the server and runs no event loop below: every finished handshake stays "in
+    // flight" (done by the engine, not yet seen here), as when the application's thread is busy.
+    std::vector<std::unique_ptr<RawClient>> clients;
+    int accepted = 0, refused = 0, other = 0;
+    for (int i = 0; i < kCap + kExtra; ++i) {
+        clients.push_back(std::make_unique<RawClient>());
+        QVERIFY(clients.back()->connectTo(server.serverPort()));
+        QVERIFY(clients.back()->send(upgradeRequest()));
+        const QByteArray answer = clients.back()->readUntil("\r\n\r\n", 10000);
+        if (answer.startsWith("HTTP/1.1 101"))
+            ++accepted;
+        else if (answer.startsWith("HTTP/1.1 503"))
+            ++refused;
+        else
+            ++other;
+    }
+    QCOMPARE(other, 0);
+    QCOMPARE(accepted, kCap);
+    QCOMPARE(refused, kExtra);
+    // Once this thread turns its event loop, the 1024 arrive (taken in the slot: none refused by
+    // maxPendingConnections), and the cap frees up for new clients.
+    int taken = 0;
+    connect(&server, &qws::WebSocketServer::newConnection, this, [&] {
+        while (qws::WebSocket *socket = server.nextPendingConnection()) {
+            ++taken;
+            socket->setParent(&server);
+        }
+    });
+    QTRY_COMPARE_WITH_TIMEOUT(taken, kCap, 20000);
+    RawClient late;
+    QVERIFY(upgraded(late, server.serverPort()));
+    QTRY_COMPARE_WITH_TIMEOUT(taken, kCap + 1, 5000);
+}
+
+void tst_Deadlines::closeTimeoutDropsSilentPeer()
+{
+    qws::WebSocketServer server(QString(), qws::WebSocketServer::NonSecureMode);
+    QVERIFY(server.listen(QHostAddress::LocalHost));
+    RawClient raw;
+    QVERIFY(upgraded(raw, server.serverPort()));
+    std::unique_ptr<qws::WebSocket> socket(takeOne(server));
+    QVERIFY(socket);
+    QSignalSpy disconnected(socket.get(), &qws::WebSocket::disconnected);
+    QElapsedTimer timer;
+    timer.start();
+    socket->close(qws::WebSocketProtocol::CloseCodeNormal, QStringLiteral("bye"));
+    // The close frame arrives; the peer reads it and never answers.
+    QVERIFY(raw.readUntil("bye", 5000).endsWith("bye"));
+    QVERIFY(disconnected.wait(20000));
+    const qint64 elapsed = timer.elapsed();
+    QVERIFY2(elapsed >= 4000 && elapsed <= 15000, qPrintable(QStringLiteral("dropped after %1 ms").arg(elapsed)));
+    QVERIFY(raw.waitForClose(5000));   // and TCP is gone
+}
+
+void tst_Deadlines::lingerAfterLastByte()
+{
+    qws::WebSocketServer server(QString(), qws::WebSocketServer::NonSecureMode);
+    QVERIFY(server.listen(QHostAddress::LocalHost));
+    RawClient raw;
+    QVERIFY(upgraded(raw, server.serverPort()));
+    std::unique_ptr<qws::WebSocket> socket(takeOne(server));
+    QVERIFY(socket);
+    QSignalSpy disconnected(socket.get(), &qws::WebSocket::disconnected);
+    socket->close(qws::WebSocketProtocol::CloseCodeNormal, QStringLiteral("bye"));
+    QVERIFY(raw.readUntil("bye", 5000).endsWith("bye"));
+    // The peer answers the close (RFC 6455 §5.5.1) but keeps its TCP side open: after its last byte the
+    // server half-closes and lingers for the peer's FIN, then drops the connection.
+    QByteArray reply("\x03\xe8", 2);
+    QVERIFY(raw.send(clientFrame(0x8, reply)));
+    QElapsedTimer timer;
+    timer.start();
+    QVERIFY(raw.waitForClose(5000));   // our FIN (shutdown after the last byte)
+    const qint64 fin = timer.elapsed();
+    QVERIFY(disconnected.wait(20000));
+    const qint64 elapsed = timer.elapsed();
+    // Dropped ~2 s after the last byte: not at once with the FIN, and not never.
+    QVERIFY2(elapsed - fin >= 1000 && elapsed <= 10000,
+             qPrintable(QStringLiteral("FIN after %1 ms, dropped after %2 ms").arg(fin).arg(elapsed)));
+    QCOMPARE(int(socket->closeCode()), 1000);
+}
+
+QTEST_GUILESS_MAIN(tst_Deadlines)
+#include "tst_deadlines.moc"
