@@ -30,7 +30,11 @@ SplitView {
     readonly property var sortedRows: {
         page.store.revision // re-sort on every refresh
         const k = sortKey, dir = ascending ? 1 : -1
-        return page.store.rows.slice().sort((a, b) => (a[k] < b[k] ? -1 : a[k] > b[k] ? 1 : a.cid - b.cid) * dir)
+        const order = (a, b) => (a[k] < b[k] ? -1 : a[k] > b[k] ? 1 : a.cid - b.cid) * dir
+        const rows = page.store.rows.slice()
+        for (let i = 1; i < rows.length; ++i) // often in order already (by #, as connected): no sort then
+            if (order(rows[i - 1], rows[i]) > 0) return rows.sort(order)
+        return rows
     }
 
     // The table's model holds only each line's connection id, updated in place where the order changed

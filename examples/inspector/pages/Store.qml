@@ -33,7 +33,7 @@ Item {
     /// version}: per-message writes are plain array stores; log(cid) builds the entries on demand.
     property var logs: ({})
     /// Plain JS state written per message or per connect without notifying anything.
-    property var pending: ({ logs: false, rows: false })
+    property var pending: ({ logs: false, rows: false, cursor: 0, messages: 0, bytes: 0 })
     property int openCount: 0
     // Chart samples, one a second, for the last few minutes.
     property int chartLength: 180
@@ -195,33 +195,45 @@ Item {
         return delta
     }
 
-    function refresh() {
+    /// Reads the counters of up to `budget` rows, resuming where the last call stopped; after the last row,
+    /// prunes rows closed longer than keepClosedMs, updates the totals and bumps `revision`. The 100 ms
+    /// timer calls it with 250 rows, so 1,000 connections cost four small steps, not one long frame.
+    function refreshSome(budget: real) {
+        const p = pending
+        let n = 0
+        while (p.cursor < rows.length && n < budget) {
+            const r = rows[p.cursor++]
+            ++n
+            const s = r.socket
+            if (r.closed || !s) continue
+            const delta = readCounters(r, s)
+            p.messages += delta[0]; p.bytes += delta[1]
+            r.rtt = s.roundTripTime
+            r.state = stateNames[s.state] || "?"
+        }
+        if (p.cursor < rows.length) return
+        p.cursor = 0
         const now = Date.now()
-        let open = 0, messages = 0, bytes = 0, pruned = false
+        let open = 0, pruned = false
         const kept = []
         for (const r of rows) {
-            if (r.closed) {
-                if (now - r.closedAt < keepClosedMs) kept.push(r)
-                else { delete logs[r.cid]; delete byCid[r.cid]; pruned = true }
+            if (r.closed && now - r.closedAt >= keepClosedMs) {
+                delete logs[r.cid]; delete byCid[r.cid]; pruned = true
                 continue
             }
-            ++open
-            const s = r.socket
-            if (s) {
-                const delta = readCounters(r, s)
-                messages += delta[0]; bytes += delta[1]
-                r.rtt = s.roundTripTime
-                r.state = stateNames[s.state] || "?"
-            }
+            if (!r.closed) ++open
             kept.push(r)
         }
         if (pruned) rows = kept
         openCount = open
-        totalMessages += messages
-        totalBytes += bytes
-        pending.rows = false
+        totalMessages += p.messages
+        totalBytes += p.bytes
+        p.messages = 0; p.bytes = 0
+        p.rows = false
         revision++
     }
+    /// Every row at once.
+    function refresh() { pending.cursor = 0; refreshSome(Infinity) }
 
     function sample() {
         const push = (arr, v) => { arr.push(v); if (arr.length > chartLength) arr.shift(); return arr }
@@ -317,7 +329,7 @@ Item {
             store.event("server", store.server.listening ? "listening on " + store.server.url : "stopped")
         }
     }
-    Timer { interval: 500; running: true; repeat: true; onTriggered: store.refresh() }
+    Timer { interval: 100; running: true; repeat: true; onTriggered: store.refreshSome(250) }
     Timer {
         interval: 150; running: true; repeat: true
         onTriggered: {
