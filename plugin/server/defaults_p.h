@@ -4,6 +4,9 @@
 //  W A R N I N G  — private engine header, not installed; it may change without notice.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
+
 #include <protocol/message.h>
 
 #include <QtCore/qglobal.h>
@@ -13,6 +16,11 @@ namespace qws::defaults {
 inline constexpr int kMaxPendingConnections = 30;                 ///< as QWebSocketServer
 inline constexpr qint64 kHandshakeTimeoutMs = 10000;              ///< as QWebSocketServer
 inline constexpr qint64 kMaxInboundQueue = qint64(4) * 1024 * 1024;   ///< then reading pauses
+/// Owner thread: how long one pass of its event loop delivers messages before the rest of the
+/// batches waits behind paint and timer events (WebSocketPrivate::processBatch()).
+inline constexpr std::chrono::microseconds kOwnerSliceBudget{4000};
+/// Events taken from a channel between two looks at the clock.
+inline constexpr std::size_t kOwnerSliceEvents = 16;
 inline constexpr qint64 kMaxOutboundQueue = qint64(16) * 1024 * 1024; ///< then OutboundPolicy applies
 /// Message and frame limits: the protocol core's own defaults.
 inline constexpr qint64 kMaxMessageSize = qint64(protocol::MessageLimits{}.maxMessageSize);

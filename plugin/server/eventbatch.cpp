@@ -11,7 +11,9 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
+#include <iterator>
 
 namespace qws {
 
@@ -22,6 +24,19 @@ QEvent::Type flushEventType()
     static const QEvent::Type type = static_cast<QEvent::Type>(QEvent::registerEventType());
     return type;
 }
+
+QEvent::Type passEndEventType()
+{
+    static const QEvent::Type type = static_cast<QEvent::Type>(QEvent::registerEventType());
+    return type;
+}
+
+/// Per owner thread: the delivery deadline of the current pass over posted events.
+struct OwnerPass {
+    bool active = false;
+    std::chrono::steady_clock::time_point deadline;
+};
+thread_local OwnerPass t_pass;
 
 /// Per owner thread: worker wake-ups deferred while batches are handled.
 struct DeferredWakes {
@@ -45,12 +60,23 @@ class WakeFlusher final : public QObject
 public:
     bool event(QEvent *event) override
     {
+        if (event->type() == passEndEventType()) {
+            t_pass.active = false;
+            return true;
+        }
         if (event->type() != flushEventType())
             return QObject::event(event);
         flushDeferredWakes();
         return true;
     }
 };
+
+QObject *flusher()
+{
+    if (!t_deferred.flusher)
+        t_deferred.flusher = std::make_unique<WakeFlusher>();
+    return t_deferred.flusher.get();
+}
 
 } // namespace
 
@@ -218,10 +244,8 @@ void Channel::endOwnerBatch()
         return;
     }
     // Same priority as the batch events: it runs after those already queued, before later ones.
-    if (!t_deferred.flusher)
-        t_deferred.flusher = std::make_unique<WakeFlusher>();
     t_deferred.flushPosted = true;
-    QCoreApplication::postEvent(t_deferred.flusher.get(), new QEvent(flushEventType()));
+    QCoreApplication::postEvent(flusher(), new QEvent(flushEventType()));
 }
 
 // ---- owner side ----------------------------------------------------------------------------------
@@ -253,7 +277,83 @@ std::vector<InEvent> Channel::takeEvents()
         m_readBlocked = false;
         wakeWorkerLocked();
     }
+    if (m_inboxHead > 0)
+        m_inbox.erase(m_inbox.begin(), m_inbox.begin() + std::ptrdiff_t(m_inboxHead));
+    m_inboxHead = 0;
     return std::exchange(m_inbox, {});
+}
+
+bool Channel::takeSlice(std::vector<InEvent> &out, std::size_t max)
+{
+    out.clear();
+    std::lock_guard lock(m_mutex);
+    if (m_inboxHead == 0 && m_inbox.size() <= max) {
+        // The common case (a small batch): hand the whole vector over, no copy, no allocation.
+        std::swap(out, m_inbox);
+        m_inbox.clear();
+        m_inboxBytes = 0;
+        counters.inboundQueued.store(0, std::memory_order_relaxed);
+        if (m_readBlocked) {
+            m_readBlocked = false;
+            wakeWorkerLocked();
+        }
+        m_posted = false;
+        return false;
+    }
+    const std::size_t count = std::min(max, m_inbox.size() - m_inboxHead);
+    const auto first = m_inbox.begin() + std::ptrdiff_t(m_inboxHead);
+    std::move(first, first + std::ptrdiff_t(count), std::back_inserter(out));
+    for (const InEvent &event : out) {
+        if (event.kind == InEvent::Kind::Text || event.kind == InEvent::Kind::Binary)
+            m_inboxBytes -= event.number;
+    }
+    releaseLocked(count);
+    counters.inboundQueued.store(m_inboxBytes, std::memory_order_relaxed);
+    if (m_readBlocked && m_inboxBytes <= maxInboundQueue / 2) {
+        m_readBlocked = false;
+        wakeWorkerLocked();
+    }
+    if (m_inboxHead < m_inbox.size())
+        return true;
+    m_posted = false;
+    return false;
+}
+
+void Channel::releaseLocked(std::size_t count)
+{
+    m_inboxHead += count;
+    if (m_inboxHead >= m_inbox.size()) {
+        m_inbox.clear();   // only moved-from shells are left
+        m_inboxHead = 0;
+        m_inboxBytes = 0;  // everything counted was taken (only messages count)
+    } else if (m_inboxHead >= 1024 && m_inboxHead * 2 >= m_inbox.size()) {
+        // The engine may append as fast as the owner takes: drop the taken shells now and then so
+        // the inbox does not grow while it never quite empties (amortised O(1) per event).
+        m_inbox.erase(m_inbox.begin(), m_inbox.begin() + std::ptrdiff_t(m_inboxHead));
+        m_inboxHead = 0;
+    }
+}
+
+void Channel::repost()
+{
+    std::lock_guard lock(m_mutex);
+    m_posted = false;
+    postLocked();
+}
+
+std::chrono::steady_clock::time_point Channel::ownerPassDeadline()
+{
+    const auto now = std::chrono::steady_clock::now();
+    if (!t_pass.active) {
+        t_pass.active = true;
+        t_pass.deadline = now + defaults::kOwnerSliceBudget;
+        QCoreApplication::postEvent(flusher(), new QEvent(passEndEventType()));
+    } else if (now > t_pass.deadline + std::chrono::milliseconds(250)) {
+        // The marker has not run for long (a caller that sends only some posted events, or a
+        // nested loop): never let a stale pass hold delivery back; start a new budget.
+        t_pass.deadline = now + defaults::kOwnerSliceBudget;
+    }
+    return t_pass.deadline;
 }
 
 bool Channel::submit(OutCommand &&command, qint64 charge)

@@ -17,6 +17,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -61,8 +62,8 @@ struct SocketAddress {
 /// QString/QByteArray once, on the engine thread.
 struct InEvent {
     enum class Kind : quint8 {
-        Text,          ///< text = message
-        Binary,        ///< data = message
+        Text,          ///< text = message, number = its UTF-8 size (what the inbound queue counts)
+        Binary,        ///< data = message, number = its size
         Pong,          ///< data = payload, number = elapsed ms since the matching ping()
         BytesWritten,  ///< number = bytes handed to the kernel since the last such event
         PeerClosing,   ///< the peer sent a close frame: code, text = reason
@@ -111,9 +112,11 @@ struct ConnectionInfo {
 /// The per-connection hand-off, shared (std::shared_ptr) by the engine's peer and the WebSocket.
 ///
 /// Inbound: the engine appends events in batches and posts ONE QEvent to the target object per
-/// batch (none while one is outstanding); the owner takes the whole inbox when the event arrives.
+/// batch (none while one is outstanding); the owner takes the inbox in slices when the event
+/// arrives, and re-posts the event (repost()) when its time budget ends before the inbox does.
 /// Undelivered payload bytes are counted: past maxInboundQueue the engine stops reading the socket
-/// (readBlocked) until the owner drains it, so the peer's TCP window closes (backpressure).
+/// (readBlocked) until the owner has drained it to half the limit, so the peer's TCP window closes
+/// (backpressure).
 /// Outbound: the owner appends commands and wakes the worker once per batch; outboundQueued counts
 /// the bytes accepted by send…() that the kernel has not taken yet (WebSocket::bytesToWrite()).
 class Channel : public std::enable_shared_from_this<Channel>
@@ -156,6 +159,17 @@ public:
     void claim();
     /// Takes every undelivered event; unblocks reading if the engine had stopped for us.
     std::vector<InEvent> takeEvents();
+    /// Moves up to `max` of the oldest undelivered events into `out` (cleared first). Reading
+    /// resumes once what stays undelivered is at most half of maxInboundQueue. Returns true when
+    /// events remain: the batch event then stays outstanding and the owner must take again or
+    /// repost(); false when the inbox is empty (the engine posts again on its next delivery).
+    bool takeSlice(std::vector<InEvent> &out, std::size_t max);
+    /// Posts the batch event again (to the back of the owner's queue) for the events takeSlice() left.
+    void repost();
+    /// The owner thread's delivery deadline for the current pass of its event loop over posted
+    /// events: set by the first call of a pass (now + defaults::kOwnerSliceBudget), cleared by a
+    /// marker event queued behind that pass, so later passes (after paint and timers) start anew.
+    static std::chrono::steady_clock::time_point ownerPassDeadline();
     /// Queues a command for the engine (charging `charge` bytes to outboundQueued). Returns false
     /// when the engine has let go of the connection.
     bool submit(OutCommand &&command, qint64 charge = 0);
@@ -180,7 +194,10 @@ private:
     void wakeWorkerLocked();
 
     mutable std::mutex m_mutex;
+    void releaseLocked(std::size_t count);
+
     std::vector<InEvent> m_inbox;
+    std::size_t m_inboxHead = 0;      // m_inbox[0, head) were taken by takeSlice()
     qint64 m_inboxBytes = 0;
     QObject *m_target = nullptr;
     bool m_claimed = false;

@@ -189,6 +189,7 @@ qint64 Peer::translate()
                 in.kind = InEvent::Kind::Binary;
                 in.data = QByteArray(message->payload.data(), qsizetype(size));
             }
+            in.number = qint64(size);
             bytes += qint64(size);
             if (counters) {
                 counters->messagesReceived.fetch_add(1, relaxed);

@@ -4,6 +4,8 @@
 
 #include "websocket_p.h"
 
+#include "defaults_p.h"
+
 #include <QtCore/QCoreApplication>
 #include <QtCore/QMetaMethod>
 #include <QtCore/QPointer>
@@ -21,7 +23,9 @@ namespace qws {
     Made by WebSocketServer and handed out by WebSocketServer::nextPendingConnection(); the caller
     owns it. It lives on the thread that took it (moveToThread() works). The engine thread that owns
     the socket delivers events there in batches: one posted event carries everything that arrived
-    since the last one. send…() only queue; framing, compression and writing happen on the engine.
+    since the last one. A batch is delivered in slices: once the owner thread has spent about 4 ms
+    on messages in one pass of its event loop, the rest waits behind that pass's other events
+    (paint, timers), in order, so a GUI stays responsive under a flood. send…() only queue; framing, compression and writing happen on the engine.
 
     Frame signals: messages are reassembled by the engine, so textFrameReceived() and
     binaryFrameReceived() are emitted once per message with \c isLastFrame true, just before the
@@ -143,42 +147,81 @@ void WebSocketPrivate::finish(const InEvent &event)
 void WebSocketPrivate::processBatch()
 {
     Q_Q(WebSocket);
+    if (state == QAbstractSocket::UnconnectedState) {
+        channel->takeEvents();   // abort()ed: what is left is moot
+        return;
+    }
+    // Deliver in slices within the owner thread's budget for this pass over its posted events; past
+    // it, the rest waits at the back of the queue, behind paint and timer events (order is kept: the
+    // channel's inbox stays the one queue, and its batch event stays outstanding meanwhile).
+    const auto deadline = Channel::ownerPassDeadline();
+    if (std::chrono::steady_clock::now() >= deadline) {
+        channel->repost();
+        return;
+    }
     Channel::beginOwnerBatch();
     const auto end = qScopeGuard([] { Channel::endOwnerBatch(); });
-    std::vector<InEvent> events = channel->takeEvents();
     QPointer<WebSocket> guard(q);
-    for (const InEvent &event : events) {
-        if (!guard || state == QAbstractSocket::UnconnectedState)
-            return;   // deleted by a slot, or abort()ed: the rest is moot
-        switch (event.kind) {
-        case InEvent::Kind::Text:
-            Q_EMIT q->textFrameReceived(event.text, true);
-            if (guard)
-                Q_EMIT q->textMessageReceived(event.text);
-            break;
-        case InEvent::Kind::Binary:
-            Q_EMIT q->binaryFrameReceived(event.data, true);
-            if (guard)
-                Q_EMIT q->binaryMessageReceived(event.data);
-            break;
-        case InEvent::Kind::Pong:
-            Q_EMIT q->pong(quint64(event.number), event.data);
-            break;
-        case InEvent::Kind::BytesWritten:
-            Q_EMIT q->bytesWritten(event.number);
-            break;
-        case InEvent::Kind::PeerClosing:
-            closeCode = WebSocketProtocol::CloseCode(event.code);
-            setCloseReason(event.text);
-            beginClosing();
-            break;
-        case InEvent::Kind::Failed:
-            setErrorString(event.text);
-            break;
-        case InEvent::Kind::Disconnected:
-            finish(event);
-            break;
+    std::vector<InEvent> events;
+    for (;;) {
+        const bool more = channel->takeSlice(events, defaults::kOwnerSliceEvents);
+        for (const InEvent &event : events) {
+            if (!guard)
+                return;   // deleted by a slot
+            if (state == QAbstractSocket::UnconnectedState) {
+                channel->takeEvents();   // abort()ed by a slot
+                return;
+            }
+            deliver(event);
         }
+        if (!more || !guard)
+            return;
+        if (state == QAbstractSocket::UnconnectedState) {
+            channel->takeEvents();
+            return;
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+            channel->repost();
+            return;
+        }
+    }
+}
+
+void WebSocketPrivate::deliver(const InEvent &event)
+{
+    Q_Q(WebSocket);
+    switch (event.kind) {
+    case InEvent::Kind::Text: {
+        QPointer<WebSocket> guard(q);
+        Q_EMIT q->textFrameReceived(event.text, true);
+        if (guard)
+            Q_EMIT q->textMessageReceived(event.text);
+        break;
+    }
+    case InEvent::Kind::Binary: {
+        QPointer<WebSocket> guard(q);
+        Q_EMIT q->binaryFrameReceived(event.data, true);
+        if (guard)
+            Q_EMIT q->binaryMessageReceived(event.data);
+        break;
+    }
+    case InEvent::Kind::Pong:
+        Q_EMIT q->pong(quint64(event.number), event.data);
+        break;
+    case InEvent::Kind::BytesWritten:
+        Q_EMIT q->bytesWritten(event.number);
+        break;
+    case InEvent::Kind::PeerClosing:
+        closeCode = WebSocketProtocol::CloseCode(event.code);
+        setCloseReason(event.text);
+        beginClosing();
+        break;
+    case InEvent::Kind::Failed:
+        setErrorString(event.text);
+        break;
+    case InEvent::Kind::Disconnected:
+        finish(event);
+        break;
     }
 }
 

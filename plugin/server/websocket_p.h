@@ -23,6 +23,8 @@ public:
     static void claim(WebSocket *socket);
 
     void processBatch();
+    /// Emits the signals of one event (processBatch()); the object may be gone when it returns.
+    void deliver(const InEvent &event);
     void setState(QAbstractSocket::SocketState newState);
     void beginClosing();
     void finish(const InEvent &event);

@@ -6,8 +6,10 @@
 #include <websocketserver.h>
 
 #include <QtCore/QDateTime>
+#include <QtCore/QElapsedTimer>
 #include <QtCore/QPointer>
 #include <QtCore/QThread>
+#include <QtCore/QTimer>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
 #include <QtWebSockets/QWebSocket>
@@ -38,6 +40,7 @@ private Q_SLOTS:
     void statsCount();
     void protocolErrorClosesWith1002();
     void deletingTheSocketSendsGoingAway();
+    void bigBatchIsDeliveredInSlices();
 
 private:
     /// Connects `client` and returns the server side of the connection (owned by the caller).
@@ -382,6 +385,53 @@ void tst_WebSocket::deletingTheSocketSendsGoingAway()
     delete socket;
     QTRY_COMPARE(client.state(), QAbstractSocket::UnconnectedState);
     QCOMPARE(client.closeCode(), QWebSocketProtocol::CloseCodeGoingAway);
+}
+
+// A batch that takes long to handle is delivered in slices: the owner's event loop (here a timer)
+// runs between them, the messages keep their order and disconnected() still comes after the last.
+void tst_WebSocket::bigBatchIsDeliveredInSlices()
+{
+    constexpr int kCount = 300;
+    QSignalSpy newConnection(m_server.get(), &qws::WebSocketServer::newConnection);
+    QWebSocket client;
+    client.open(m_server->serverUrl());
+    QTRY_COMPARE(client.state(), QAbstractSocket::ConnectedState);
+    for (int i = 0; i < kCount; ++i)
+        client.sendTextMessage(QStringLiteral("m%1").arg(i));
+    QSignalSpy pong(&client, &QWebSocket::pong);
+    client.ping();
+    QTRY_COMPARE(pong.size(), 1);   // the engine has read them all: one inbox, kept until the claim
+    QTRY_COMPARE(newConnection.size(), 1);
+    std::unique_ptr<qws::WebSocket> socket(m_server->nextPendingConnection());
+    QVERIFY(socket);
+    QCOMPARE(socket->stats().inboundQueued, qint64(kCount * 2 + (kCount - 10) + (kCount - 100)));
+
+    QStringList received;
+    int ticksDuringDelivery = 0;
+    bool disconnectedAfterLast = false;
+    connect(socket.get(), &qws::WebSocket::textMessageReceived, this, [&](const QString &message) {
+        received.append(message);
+        QElapsedTimer busy;   // a slow handler: 1 ms a message, ~0.3 s for the batch
+        busy.start();
+        while (busy.elapsed() < 1) {
+        }
+    });
+    connect(socket.get(), &qws::WebSocket::disconnected, this,
+            [&] { disconnectedAfterLast = received.size() == kCount; });
+    QTimer tick;
+    tick.setInterval(1);
+    connect(&tick, &QTimer::timeout, this, [&] {
+        if (!received.isEmpty() && received.size() < kCount)
+            ++ticksDuringDelivery;
+    });
+    tick.start();
+    client.close();
+    QTRY_COMPARE_WITH_TIMEOUT(received.size(), kCount, 20000);
+    QTRY_VERIFY(disconnectedAfterLast);
+    for (int i = 0; i < kCount; ++i)
+        QCOMPARE(received.at(i), QStringLiteral("m%1").arg(i));
+    QVERIFY2(ticksDuringDelivery >= 1, "the batch was delivered without returning to the event loop");
+    QCOMPARE(socket->stats().inboundQueued, qint64(0));
 }
 
 QTEST_GUILESS_MAIN(tst_WebSocket)

@@ -30,24 +30,33 @@ SplitView {
     readonly property var sortedRows: {
         page.store.revision // re-sort on every refresh
         const k = sortKey, dir = ascending ? 1 : -1
-        return page.store.rows.slice().sort((a, b) => (a[k] < b[k] ? -1 : a[k] > b[k] ? 1 : a.cid - b.cid) * dir)
+        const order = (a, b) => (a[k] < b[k] ? -1 : a[k] > b[k] ? 1 : a.cid - b.cid) * dir
+        const rows = page.store.rows.slice()
+        for (let i = 1; i < rows.length; ++i) // often in order already (by #, as connected): no sort then
+            if (order(rows[i - 1], rows[i]) > 0) return rows.sort(order)
+        return rows
     }
 
-    // The table's model is updated in place (set/append/remove), so its scroll position survives refreshes.
+    // The table's model holds only each line's connection id, updated in place where the order changed
+    // (so the scroll position survives refreshes, and 1,000 rows cost no 1,000 model writes a refresh);
+    // the visible delegates read their row from the store on each revision.
     onSortedRowsChanged: syncTable()
+    property var shownIds: []
     function syncTable() {
         const rows = sortedRows
         for (let i = 0; i < rows.length; ++i) {
-            const r = rows[i]
-            const flat = { cid: r.cid, peer: r.peer, path: r.path, origin: r.origin, subprotocol: r.subprotocol,
-                           compressed: r.compressed, sinceMs: r.sinceMs, msgIn: r.msgIn, msgOut: r.msgOut,
-                           bytesIn: r.bytesIn, bytesOut: r.bytesOut, rtt: r.rtt, state: r.state, closed: r.closed,
-                           closeCode: r.closeCode, closeReason: r.closeReason }
-            if (i < tableModel.count) tableModel.set(i, flat)
-            else tableModel.append(flat)
+            const cid = rows[i].cid
+            if (i < tableModel.count) {
+                if (shownIds[i] !== cid) tableModel.setProperty(i, "rowId", cid)
+            } else {
+                tableModel.append({ rowId: cid })
+            }
+            shownIds[i] = cid
         }
-        if (tableModel.count > rows.length)
+        if (tableModel.count > rows.length) {
             tableModel.remove(rows.length, tableModel.count - rows.length)
+            shownIds.length = rows.length
+        }
     }
     ListModel { id: tableModel }
 
@@ -122,14 +131,16 @@ SplitView {
                     }
                     delegate: Rectangle {
                         id: rowItem
-                        required property var model
+                        required property real rowId
                         required property int index
-                        readonly property var modelData: model
+                        // The row object is updated in place: re-read (and re-render) on each revision.
+                        readonly property int revision: page.store.revision
+                        readonly property var modelData: { revision; return page.store.row(rowId) || ({ cid: rowId }) }
                         width: headerRow.width
                         height: 30
                         color: modelData.cid === page.selectedId ? palette.highlight
                                : index % 2 ? palette.alternateBase : palette.base
-                        opacity: modelData.closed ? 0.45 : 1
+                        opacity: { revision; return modelData.closed ? 0.45 : 1 }
                         Row {
                             anchors.verticalCenter: parent.verticalCenter
                             Repeater {
@@ -139,9 +150,9 @@ SplitView {
                                     width: modelData.width
                                     leftPadding: 6
                                     elide: Text.ElideRight
-                                    font.strikeout: rowItem.modelData.closed && modelData.key === "peer"
+                                    font.strikeout: { rowItem.revision; return !!rowItem.modelData.closed && modelData.key === "peer" }
                                     color: rowItem.modelData.cid === page.selectedId ? palette.highlightedText : palette.text
-                                    text: page.cell(rowItem.modelData, modelData.key)
+                                    text: { rowItem.revision; return page.cell(rowItem.modelData, modelData.key) }
                                 }
                             }
                         }

@@ -20,7 +20,7 @@ Pane {
     readonly property alias list: list
 
     readonly property var row: { page.store.revision; return page.store.row(page.cid) }
-    readonly property var log: { page.store.revision; return page.cid >= 0 ? page.store.log(page.cid) : { items: [], dropped: 0 } }
+    readonly property var log: { page.store.logRevision; return page.cid >= 0 ? page.store.log(page.cid) : { items: [], dropped: 0 } }
     /// While "Follow" is off the list is frozen (a snapshot), so reading it is not disturbed by new traffic.
     property var frozen: null
     readonly property var entries: {

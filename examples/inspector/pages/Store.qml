@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // Store: the inspector's state — tracked connections (closed ones kept a while), bounded message logs,
 // the event log, auto-reply and chart samples — fed only by the public WebSocketServer/WebSocket API.
+// Built for floods (1,000 clients, 20,000 messages/s): a message costs a few array stores in its
+// connection's ring (no object, no property write, no binding); entries, counters and views are
+// built on the timers, and only for the connection on screen.
 import QtQuick
 import QuickWebSockets
 import "Format.js" as Format
@@ -20,11 +23,17 @@ Item {
     property int binaryKeep: 4096
 
     /// Rows: {cid, socket, peer, path, origin, subprotocol, compressed, sinceMs, msgIn, msgOut, bytesIn,
-    /// bytesOut, rtt, state, closed, closeCode, closeReason, closedAt}; reassigned at each refresh.
+    /// bytesOut, rtt, state, closed, closeCode, closeReason, closedAt}; updated in place, pruned (and
+    /// reassigned) at each refresh.
     property var rows: []
-    property int revision: 0          // bumps when rows or logs change (batched: see `dirty`)
-    property bool dirty: false
-    property var logs: ({})           // cid -> {items: [...], dropped: n}
+    property var byCid: ({})          // cid -> row
+    property int revision: 0          // bumps when rows change (connects, closes, refresh)
+    property int logRevision: 0       // bumps when logs changed, at most every 150 ms
+    /// cid -> ring {t, d, o, s, p: time/direction/opcode/size/payload arrays, head, count, dropped,
+    /// version}: per-message writes are plain array stores; log(cid) builds the entries on demand.
+    property var logs: ({})
+    /// Plain JS state written per message or per connect without notifying anything.
+    property var pending: ({ logs: false, rows: false, cursor: 0, messages: 0, bytes: 0 })
     property int openCount: 0
     // Chart samples, one a second, for the last few minutes.
     property int chartLength: 180
@@ -44,36 +53,79 @@ Item {
             events.remove(0, events.count - 2000)
     }
 
-    function row(cid: real): var {
-        for (let i = 0; i < rows.length; ++i)
-            if (rows[i].cid === cid) return rows[i]
-        return null
+    function row(cid: real): var { return byCid[cid] || null }
+
+    function ring(cid: real): var {
+        let l = logs[cid]
+        if (!l) l = logs[cid] = { t: [], d: [], o: [], s: [], p: [], head: 0, count: 0, dropped: 0, version: 0,
+                                  view: null, viewVersion: -1 }
+        return l
     }
 
+    /// A connection's log as {items: [{time, direction, opcode, size, text, hex[, bytes]}], dropped},
+    /// oldest first; built from the ring when it changed since the last call.
     function log(cid: real): var {
-        if (!logs[cid]) logs[cid] = { items: [], dropped: 0 }
-        return logs[cid]
+        const l = ring(cid)
+        if (l.view && l.viewVersion === l.version) return l.view
+        const items = new Array(l.count)
+        const n = l.t.length
+        for (let k = 0; k < l.count; ++k) {
+            const i = (l.head + k) % n
+            const payload = l.p[i]
+            const e = { time: l.t[i], direction: l.d[i], opcode: l.o[i], size: l.s[i], text: "", hex: "" }
+            if (typeof payload === "string") {
+                e.text = payload
+                if (e.size < 0) e.size = l.s[i] = Format.utf8Length(payload) // measured once, when shown
+            } else if (payload) {
+                const u8 = new Uint8Array(payload)
+                e.bytes = Array.from(u8)
+                e.hex = Format.toHex(u8, 64)
+            }
+            items[k] = e
+        }
+        l.view = { items: items, dropped: l.dropped }
+        l.viewVersion = l.version
+        return l.view
     }
 
-    /// Records a message in a connection's log. payload: the text, or an ArrayBuffer.
+    /// Records a message in a connection's log: payload is the text or an ArrayBuffer; size -1 means
+    /// "the text's UTF-8 length", measured only if the entry is ever shown or exported.
     function record(cid: real, direction: string, opcode: string, payload: var, size: int) {
-        const l = log(cid)
-        const entry = { time: Date.now(), direction: direction, opcode: opcode, size: size, text: "", hex: "" }
-        if (typeof payload === "string") {
-            entry.text = payload
-        } else if (payload) {
-            const u8 = new Uint8Array(payload, 0, Math.min(payload.byteLength, binaryKeep))
-            entry.bytes = Array.from(u8)
-            entry.hex = Format.toHex(u8, 64)
+        const l = logs[cid] || ring(cid)
+        const cap = logCapacity
+        if (payload && typeof payload !== "string" && payload.byteLength > binaryKeep)
+            payload = payload.slice(0, binaryKeep)
+        let i
+        if (l.t.length < cap && l.head === 0) {
+            i = l.t.length
+            l.count += 1
+        } else {
+            i = l.head                       // full: overwrite the oldest
+            l.head = (l.head + 1) % l.t.length
+            l.dropped += 1
         }
-        l.items.push(entry)
-        if (l.items.length > logCapacity) {
-            l.dropped += l.items.length - logCapacity
-            l.items.splice(0, l.items.length - logCapacity)
-        }
-        if (direction === "in") { totalMessages += 1; totalBytes += size }
-        dirty = true // views follow at most every 150 ms, not once per message
+        l.t[i] = Date.now(); l.d[i] = direction; l.o[i] = opcode; l.s[i] = size; l.p[i] = payload
+        l.version += 1
+        pending.logs = true // views follow at most every 150 ms, not once per message
     }
+
+    /// Applies a new logCapacity to every ring (the newest entries stay; the rest count as dropped).
+    function resizeLogs() {
+        for (const cid in logs) {
+            const l = logs[cid], n = l.t.length
+            if (n === logCapacity) continue
+            const keep = Math.min(l.count, logCapacity), first = l.count - keep
+            const next = { t: [], d: [], o: [], s: [], p: [], head: 0, count: keep, dropped: l.dropped + first,
+                           version: l.version + 1, view: null, viewVersion: -1 }
+            for (let k = first; k < l.count; ++k) {
+                const i = (l.head + k) % n
+                next.t.push(l.t[i]); next.d.push(l.d[i]); next.o.push(l.o[i]); next.s.push(l.s[i]); next.p.push(l.p[i])
+            }
+            logs[cid] = next
+        }
+        logRevision++
+    }
+    onLogCapacityChanged: resizeLogs()
 
     function openRows(): var { return rows.filter(r => !r.closed && r.socket) }
 
@@ -81,7 +133,7 @@ Item {
         const r = row(cid)
         if (!r || r.closed || !r.socket) return false
         r.socket.sendTextMessage(text)
-        record(cid, "out", "text", text, Format.utf8Length(text))
+        record(cid, "out", "text", text, -1)
         return true
     }
     function sendBinary(cid: real, buffer: var): bool {
@@ -93,7 +145,7 @@ Item {
     }
     function sendTextToAll(text: string): int {
         const n = server.broadcastTextMessage(text)
-        openRows().forEach(r => record(r.cid, "out", "text", text, Format.utf8Length(text)))
+        openRows().forEach(r => record(r.cid, "out", "text", text, -1))
         return n
     }
     function sendBinaryToAll(buffer: var): int {
@@ -123,6 +175,7 @@ Item {
 
     /// A connection's log as JSON Lines (one JSON object a line).
     function jsonLines(cid: real): string {
+        // The log's own entries (sizes measured, hex of up to binaryKeep bytes).
         const l = log(cid)
         return l.items.map(e => JSON.stringify({
             time: new Date(e.time).toISOString(), direction: e.direction, opcode: e.opcode, size: e.size,
@@ -130,32 +183,57 @@ Item {
         })).join("\n") + (l.items.length ? "\n" : "")
     }
 
-    function clearLog(cid: real) { logs[cid] = { items: [], dropped: 0 }; revision++ }
+    function clearLog(cid: real) { delete logs[cid]; ring(cid); logRevision++ }
 
-    function refresh() {
+    readonly property var stateNames: ["unconnected", "host lookup", "connecting", "open", "bound", "listening", "closing"]
+    /// Counters of a row from its socket; returns [new messages in, new bytes in] since the last read.
+    function readCounters(r: var, s: var): var {
+        const msgIn = s.messagesReceived, bytesIn = s.bytesReceived
+        const delta = [msgIn - r.msgIn, bytesIn - r.bytesIn]
+        r.msgIn = msgIn; r.msgOut = s.messagesSent
+        r.bytesIn = bytesIn; r.bytesOut = s.bytesSent
+        return delta
+    }
+
+    /// Reads the counters of up to `budget` rows, resuming where the last call stopped; after the last row,
+    /// prunes rows closed longer than keepClosedMs, updates the totals and bumps `revision`. The 100 ms
+    /// timer calls it with 250 rows, so 1,000 connections cost four small steps, not one long frame.
+    function refreshSome(budget: real) {
+        const p = pending
+        let n = 0
+        while (p.cursor < rows.length && n < budget) {
+            const r = rows[p.cursor++]
+            ++n
+            const s = r.socket
+            if (r.closed || !s) continue
+            const delta = readCounters(r, s)
+            p.messages += delta[0]; p.bytes += delta[1]
+            r.rtt = s.roundTripTime
+            r.state = stateNames[s.state] || "?"
+        }
+        if (p.cursor < rows.length) return
+        p.cursor = 0
         const now = Date.now()
-        let open = 0
+        let open = 0, pruned = false
         const kept = []
         for (const r of rows) {
-            if (r.closed) {
-                if (now - r.closedAt < keepClosedMs) kept.push(r)
-                else delete logs[r.cid]
+            if (r.closed && now - r.closedAt >= keepClosedMs) {
+                delete logs[r.cid]; delete byCid[r.cid]; pruned = true
                 continue
             }
-            ++open
-            const s = r.socket
-            if (s) {
-                r.msgIn = s.messagesReceived; r.msgOut = s.messagesSent
-                r.bytesIn = s.bytesReceived; r.bytesOut = s.bytesSent
-                r.rtt = s.roundTripTime
-                r.state = ["unconnected", "host lookup", "connecting", "open", "bound", "listening", "closing"][s.state] || "?"
-            }
+            if (!r.closed) ++open
             kept.push(r)
         }
-        rows = kept
+        if (pruned) rows = kept
         openCount = open
+        totalMessages += p.messages
+        totalBytes += p.bytes
+        p.messages = 0; p.bytes = 0
+        p.rows = false
         revision++
     }
+    /// Every row at once.
+    function refresh() { pending.cursor = 0; refreshSome(Infinity) }
 
     function sample() {
         const push = (arr, v) => { arr.push(v); if (arr.length > chartLength) arr.shift(); return arr }
@@ -174,18 +252,20 @@ Item {
             sinceMs: socket.connectedAt.getTime(), msgIn: 0, msgOut: 0, bytesIn: 0, bytesOut: 0, rtt: -1,
             state: "open", closed: false, closeCode: 0, closeReason: "", closedAt: 0
         }
-        rows = rows.concat([r])
+        rows.push(r)
+        byCid[cid] = r
         openCount += 1
-        log(cid)
+        ring(cid)
+        pending.rows = true
         event("connect", "#" + cid + " " + r.peer + " " + (r.path || "/") + (r.origin ? " origin " + r.origin : "")
               + (r.subprotocol ? " subprotocol " + r.subprotocol : "") + (r.compressed ? " deflate" : ""))
         socket.textMessageReceived.connect(message => {
-            store.record(cid, "in", "text", message, Format.utf8Length(message))
-            store.reply(cid, message, false)
+            store.record(cid, "in", "text", message, -1)
+            if (store.autoReply !== "none") store.reply(cid, message, false)
         })
         socket.binaryMessageReceived.connect(message => {
             store.record(cid, "in", "binary", message, message.byteLength)
-            store.reply(cid, message, true)
+            if (store.autoReply !== "none") store.reply(cid, message, true)
         })
         socket.pong.connect(elapsed => store.record(cid, "in", "pong", "rtt " + elapsed.toFixed(2) + " ms", 0))
         socket.disconnected.connect(() => {
@@ -194,13 +274,14 @@ Item {
             r.closeCode = socket.closeCode
             r.closeReason = socket.closeReason
             r.state = "closed"
-            r.msgIn = socket.messagesReceived; r.msgOut = socket.messagesSent
-            r.bytesIn = socket.bytesReceived; r.bytesOut = socket.bytesSent
+            const delta = store.readCounters(r, socket)
+            store.totalMessages += delta[0]; store.totalBytes += delta[1]
             r.socket = null
             store.record(cid, "in", "close", r.closeCode + (r.closeReason ? " " + r.closeReason : ""), 0)
             store.event("disconnect", "#" + cid + " " + r.peer + " code " + r.closeCode
                         + (r.closeReason ? " \"" + r.closeReason + "\"" : ""))
-            store.refresh()
+            store.openCount -= 1
+            store.pending.rows = true // the views follow on the 150 ms timer (a mass disconnect stays O(n))
         })
     }
 
@@ -248,10 +329,13 @@ Item {
             store.event("server", store.server.listening ? "listening on " + store.server.url : "stopped")
         }
     }
-    Timer { interval: 500; running: true; repeat: true; onTriggered: store.refresh() }
+    Timer { interval: 100; running: true; repeat: true; onTriggered: store.refreshSome(250) }
     Timer {
         interval: 150; running: true; repeat: true
-        onTriggered: if (store.dirty) { store.dirty = false; store.revision++ }
+        onTriggered: {
+            if (store.pending.logs) { store.pending.logs = false; store.logRevision++ }
+            if (store.pending.rows) { store.pending.rows = false; store.revision++ }
+        }
     }
     Timer { interval: 1000; running: true; repeat: true; onTriggered: store.sample() }
 }
