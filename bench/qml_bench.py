@@ -55,6 +55,17 @@ def probes(a):
     }
 
 
+def stop_process(proc):
+    """Ends a server process: SIGTERM, then SIGKILL after 5 s (also used by run.py's Server)."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
 class App:
     """A probe or the inspector: started, its stdout read on a thread (readiness, JSON samples)."""
 
@@ -86,13 +97,7 @@ class App:
             raise RuntimeError('did not report readiness: %s' % ' | '.join(self.log[-5:]))
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
 
 
 def quantile(sorted_values, q):

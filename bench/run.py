@@ -158,13 +158,7 @@ class Server:
             raise RuntimeError('server did not report readiness: %s' % ' | '.join(self.log[-5:]))
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        qml_bench.stop_process(self.proc)
 
 
 def run_one(a, loadgen, spec, wname, wargs, pin, tls_files):
