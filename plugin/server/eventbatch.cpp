@@ -198,6 +198,18 @@ void Channel::flushPost()
     postLocked();
 }
 
+void postEngineEvent(QObject *receiver, QEvent *event)
+{
+#if defined(__SANITIZE_THREAD__)
+    static char token;
+    tsanAcquire(&token);
+    QCoreApplication::postEvent(receiver, event);
+    tsanRelease(&token);
+#else
+    QCoreApplication::postEvent(receiver, event);
+#endif
+}
+
 void Channel::postLocked()
 {
     if (m_posted || !m_claimed || !m_target || m_inbox.empty())
@@ -205,7 +217,7 @@ void Channel::postLocked()
     m_posted = true;
     auto *event = new QEvent(batchEventType());
     tsanRelease(event);
-    QCoreApplication::postEvent(m_target, event);
+    postEngineEvent(m_target, event);
 }
 
 void Channel::wakeWorkerLocked()
@@ -245,7 +257,7 @@ void Channel::endOwnerBatch()
     }
     // Same priority as the batch events: it runs after those already queued, before later ones.
     t_deferred.flushPosted = true;
-    QCoreApplication::postEvent(flusher(), new QEvent(flushEventType()));
+    postEngineEvent(flusher(), new QEvent(flushEventType()));
 }
 
 // ---- owner side ----------------------------------------------------------------------------------
@@ -347,7 +359,7 @@ std::chrono::steady_clock::time_point Channel::ownerPassDeadline()
     if (!t_pass.active) {
         t_pass.active = true;
         t_pass.deadline = now + defaults::kOwnerSliceBudget;
-        QCoreApplication::postEvent(flusher(), new QEvent(passEndEventType()));
+        postEngineEvent(flusher(), new QEvent(passEndEventType()));
     } else if (now > t_pass.deadline + std::chrono::milliseconds(250)) {
         // The marker has not run for long (a caller that sends only some posted events, or a
         // nested loop): never let a stale pass hold delivery back; start a new budget.

@@ -273,7 +273,7 @@ void WebSocketServerPrivate::post(ServerEvent &&event)
     m_events.push_back(std::move(event));
     if (!m_eventPosted) {
         m_eventPosted = true;
-        QCoreApplication::postEvent(q_ptr, new QEvent(serverEventType()));
+        postEngineEvent(q_ptr, new QEvent(serverEventType()));
     }
 }
 
