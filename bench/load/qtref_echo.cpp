@@ -11,7 +11,7 @@
 
 #include <csignal>
 #include <cstdio>
-#include <sys/resource.h>
+#include "fdlimit.h"
 
 int main(int argc, char **argv)
 {
@@ -26,10 +26,7 @@ int main(int argc, char **argv)
     parser.addOptions({portOpt, tlsOpt, certOpt, keyOpt});
     parser.process(app);
 
-    rlimit rl{};
-    getrlimit(RLIMIT_NOFILE, &rl);
-    rl.rlim_cur = rl.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &rl);
+    qws::examples::raiseFileLimit();
     std::signal(SIGTERM, [](int) { QCoreApplication::quit(); }); // good enough for a bench server
 
     const bool tls = parser.isSet(tlsOpt);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // qws_load: an epoll WebSocket (and raw TCP) echo load generator that verifies every echoed byte.
+#include "fdlimit.h"
 #include "load_conn.h"
 
 #include <openssl/ssl.h>
@@ -412,15 +413,7 @@ Options parseArgs(int argc, char **argv)
     return o;
 }
 
-std::uint64_t raiseFileLimit()
-{
-    rlimit rl{};
-    getrlimit(RLIMIT_NOFILE, &rl);
-    rl.rlim_cur = rl.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &rl);
-    getrlimit(RLIMIT_NOFILE, &rl);
-    return rl.rlim_cur;
-}
+using qws::examples::raiseFileLimit;
 
 } // namespace
 

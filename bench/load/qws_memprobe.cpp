@@ -29,7 +29,7 @@
 #include <arpa/inet.h>
 #include <malloc.h>
 #include <netinet/in.h>
-#include <sys/resource.h>
+#include "fdlimit.h"
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -117,17 +117,13 @@ struct Stage {
 
 int main(int argc, char *argv[])
 {
-    rlimit files{};
-    if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
-        files.rlim_cur = files.rlim_max;
-        ::setrlimit(RLIMIT_NOFILE, &files);
-    }
+    const rlim_t fileLimit = qws::examples::raiseFileLimit();
     QCoreApplication app(argc, argv);
     const int count = argc > 1 ? std::atoi(argv[1]) : 4000;
     const int threads = argc > 2 ? std::atoi(argv[2]) : 1;
-    if (count <= 0 || 2 * rlim_t(count) + 64 > files.rlim_cur) {
+    if (count <= 0 || 2 * rlim_t(count) + 64 > fileLimit) {
         std::fprintf(stderr, "qws_memprobe: need 0 < connections and 2 fds each (limit %lu)\n",
-                     static_cast<unsigned long>(files.rlim_cur));
+                     static_cast<unsigned long>(fileLimit));
         return 2;
     }
 

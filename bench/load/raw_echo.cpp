@@ -10,7 +10,7 @@
 #include <netinet/tcp.h>
 #include <string>
 #include <sys/epoll.h>
-#include <sys/resource.h>
+#include "fdlimit.h"
 #include <sys/socket.h>
 #include <unistd.h>
 #include <vector>
@@ -59,10 +59,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    rlimit rl{};
-    getrlimit(RLIMIT_NOFILE, &rl);
-    rl.rlim_cur = rl.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &rl);
+    qws::examples::raiseFileLimit();
     std::signal(SIGTERM, [](int) { g_stop = 1; });
     std::signal(SIGINT, [](int) { g_stop = 1; });
 

@@ -11,16 +11,11 @@
 
 #include <cstdio>
 
-#include <sys/resource.h>
+#include "fdlimit.h"
 
 int main(int argc, char *argv[])
 {
-    // Many connections need many descriptors: raise the soft limit to the hard one.
-    rlimit files{};
-    if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
-        files.rlim_cur = files.rlim_max;
-        ::setrlimit(RLIMIT_NOFILE, &files);
-    }
+    qws::examples::raiseFileLimit();   // many connections need many descriptors
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("echoserver"));
 
