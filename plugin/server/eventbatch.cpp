@@ -6,6 +6,7 @@
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QObject>
+#include <QtCore/QThread>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -47,12 +48,26 @@ struct DeferredWakes {
 };
 thread_local DeferredWakes t_deferred;
 
+// One Worker::schedule() per engine thread for the whole round, so that the wake-up comes after every
+// channel was queued: waking it on the first one would let it run (and, on a shared core, preempt this
+// thread) for one channel at a time.
 void flushDeferredWakes()
 {
     t_deferred.flushPosted = false;
     std::vector<std::shared_ptr<Channel>> channels = std::exchange(t_deferred.channels, {});
-    for (const std::shared_ptr<Channel> &channel : channels)
-        channel->wakeDeferred();
+    std::vector<std::pair<std::shared_ptr<Worker>, std::vector<std::shared_ptr<Channel>>>> perWorker;
+    for (std::shared_ptr<Channel> &channel : channels) {
+        std::shared_ptr<Worker> worker = channel->deferredWorker();
+        if (!worker)
+            continue;
+        auto it = std::find_if(perWorker.begin(), perWorker.end(),
+                               [&](const auto &entry) { return entry.first == worker; });
+        if (it == perWorker.end())
+            it = perWorker.insert(perWorker.end(), {std::move(worker), {}});
+        it->second.push_back(std::move(channel));
+    }
+    for (auto &[worker, list] : perWorker)
+        worker->schedule(std::move(list));
 }
 
 class WakeFlusher final : public QObject
@@ -170,7 +185,7 @@ bool Channel::deliver(std::vector<InEvent> &events, qint64 bytes, bool &queuePos
     return false;
 }
 
-void Channel::finish(InEvent disconnected)
+void Channel::finish(InEvent disconnected, bool &queuePost)
 {
     std::lock_guard lock(m_mutex);
     m_inbox.push_back(std::move(disconnected));
@@ -180,7 +195,9 @@ void Channel::finish(InEvent disconnected)
     m_queuedForWorker = false;
     counters.outboundQueued.store(0, std::memory_order_relaxed);
     counters.inboundQueued.store(m_inboxBytes, std::memory_order_relaxed);
-    postLocked();
+    queuePost = !m_postQueued && !m_posted && m_claimed && m_target;
+    if (queuePost)
+        m_postQueued = true;
 }
 
 std::vector<OutCommand> Channel::takeCommands(bool &readBlocked)
@@ -191,11 +208,18 @@ std::vector<OutCommand> Channel::takeCommands(bool &readBlocked)
     return std::exchange(m_outbox, {});
 }
 
-void Channel::flushPost()
+void Channel::flushPost(std::vector<std::shared_ptr<Channel>> &round)
 {
     std::lock_guard lock(m_mutex);
     m_postQueued = false;
-    postLocked();
+    if (!m_roundThread) {
+        postLocked();
+        return;
+    }
+    if (m_posted || !m_claimed || !m_target || m_inbox.empty())
+        return;
+    m_posted = true;   // outstanding: the server's round event carries it
+    round.push_back(shared_from_this());
 }
 
 void postEngineEvent(QObject *receiver, QEvent *event)
@@ -215,6 +239,11 @@ void Channel::postLocked()
     if (m_posted || !m_claimed || !m_target || m_inbox.empty())
         return;
     m_posted = true;
+    postEventLocked();
+}
+
+void Channel::postEventLocked()
+{
     auto *event = new QEvent(batchEventType());
     tsanRelease(event);
     postEngineEvent(m_target, event);
@@ -232,13 +261,15 @@ void Channel::wakeWorkerLocked()
     worker->schedule(shared_from_this());
 }
 
-void Channel::wakeDeferred()
+std::shared_ptr<Worker> Channel::deferredWorker()
 {
     std::lock_guard lock(m_mutex);
-    if (worker)
-        worker->schedule(shared_from_this());
-    else
+    // Under the lock the worker is alive (it forgets the channel in finish() before it goes away); the
+    // reference keeps it so until schedule() has returned.
+    std::shared_ptr<Worker> alive = worker ? worker->weak_from_this().lock() : nullptr;
+    if (!alive)
         m_queuedForWorker = false;
+    return alive;
 }
 
 void Channel::beginOwnerBatch()
@@ -262,14 +293,35 @@ void Channel::endOwnerBatch()
 
 // ---- owner side ----------------------------------------------------------------------------------
 
-void Channel::setTarget(QObject *target, bool claimed)
+void Channel::setTarget(QObject *target, bool claimed, QThread *roundThread)
 {
     std::lock_guard lock(m_mutex);
     m_target = target;
     m_claimed = claimed;
+    m_roundThread = target ? roundThread : nullptr;
     if (!target)
         m_posted = false;   // Qt drops the posted events of a deleted object
     postLocked();
+}
+
+void Channel::leaveRound()
+{
+    std::lock_guard lock(m_mutex);
+    m_roundThread = nullptr;
+}
+
+QObject *Channel::takeRoundTurn()
+{
+    std::lock_guard lock(m_mutex);
+    if (!m_posted || !m_target)
+        return nullptr;
+    if (m_roundThread != QThread::currentThread()) {
+        // The socket moved to another thread (or the server did) after the engine put it in the round:
+        // its batch goes to it the usual way; the batch stays outstanding (m_posted).
+        postEventLocked();
+        return nullptr;
+    }
+    return m_target;
 }
 
 void Channel::claim()

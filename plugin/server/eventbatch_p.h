@@ -22,6 +22,10 @@
 #include <mutex>
 #include <vector>
 
+QT_BEGIN_NAMESPACE
+class QThread;
+QT_END_NAMESPACE
+
 struct sockaddr;
 
 #if defined(__SANITIZE_THREAD__)
@@ -150,18 +154,30 @@ public:
     /// `queuePost` is set when the caller must hand this channel to flushPost() (the worker does so
     /// at the end of its loop iteration, so one iteration's events reach the owner in one wake-up).
     bool deliver(std::vector<InEvent> &events, qint64 bytes, bool &queuePost);
-    /// Posts the batch event if the target is claimed and none is outstanding.
-    void flushPost();
+    /// Makes the batch outstanding if the target is claimed and none is: a channel whose WebSocket lives
+    /// on its server's thread is appended to `round` (the worker hands the whole list to the server in one
+    /// posted event: see WorkerHost::deliverRound()); any other gets its own posted batch event.
+    void flushPost(std::vector<std::shared_ptr<Channel>> &round);
     /// The worker lets go (socket closed): appends the final Disconnected event, forgets the worker.
-    void finish(InEvent disconnected);
+    /// `queuePost` as for deliver().
+    void finish(InEvent disconnected, bool &queuePost);
     /// Takes the owner's commands (worker thread); `readBlocked` tells whether the engine must still
     /// hold reading for backpressure.
     std::vector<OutCommand> takeCommands(bool &readBlocked);
 
     // ---- owner side -------------------------------------------------------------------------
     /// Sets (or clears, with nullptr) the object batch events go to. Clearing it under the lock
-    /// guarantees the engine never posts to a deleted object.
-    void setTarget(QObject *target, bool claimed);
+    /// guarantees the engine never posts to a deleted object. `roundThread`: the thread of the server
+    /// that made the target, when the target lives there too (its batches then travel in the server's
+    /// round event); nullptr: always a batch event of its own.
+    void setTarget(QObject *target, bool claimed, QThread *roundThread = nullptr);
+    /// The target is moving to another thread (QEvent::ThreadChange, on its old thread): from now on
+    /// it gets batch events of its own.
+    void leaveRound();
+    /// The server's round event reached its thread with this channel in it (owner thread): returns
+    /// the target to deliver to now, or nullptr when there is nothing to do here (the target is gone,
+    /// or lives on another thread: then it was posted its own batch event instead).
+    QObject *takeRoundTurn();
     /// Marks the target claimed (nextPendingConnection()) and posts if events are waiting.
     void claim();
     /// Takes every undelivered event; unblocks reading if the engine had stopped for us.
@@ -187,8 +203,9 @@ public:
     /// so the engine thread is woken once per round instead of once per message.
     static void beginOwnerBatch();
     static void endOwnerBatch();
-    /// Wakes the worker for a deferred request (owner thread).
-    void wakeDeferred();
+    /// The worker of a deferred request (owner thread), kept alive for the wake-up; null when the
+    /// engine has let go of the connection.
+    std::shared_ptr<Worker> deferredWorker();
     bool isFinished() const;
     qint64 undeliveredBytes() const;
 
@@ -198,6 +215,7 @@ public:
 
 private:
     void postLocked();
+    void postEventLocked();
     void wakeWorkerLocked();
 
     mutable std::mutex m_mutex;
@@ -207,6 +225,7 @@ private:
     std::size_t m_inboxHead = 0;      // m_inbox[0, head) were taken by takeSlice()
     qint64 m_inboxBytes = 0;
     QObject *m_target = nullptr;
+    QThread *m_roundThread = nullptr;
     bool m_claimed = false;
     bool m_posted = false;
     bool m_postQueued = false;

@@ -66,6 +66,8 @@ void Peer::start(const QByteArray &initialBytes)
 
 void Peer::onEvents(std::uint32_t events)
 {
+    if (events & Poller::HangUp)
+        m_hungUp = true;
     if (events & Poller::Readable) {
         m_readable = true;
         if (m_writeWantsRead) {
@@ -162,7 +164,16 @@ void Peer::readSome()
             m_lastActivity = m_worker.now();
             if (m_phase == Phase::Active)
                 feed(buffer, count);
-            break;   // Linger: discarded
+            // Linger: discarded. A short read of a plain socket emptied its receive queue: what arrives
+            // next is a new readiness event (edge-triggered) or is polled for again (level-triggered),
+            // so the EAGAIN read that would follow is skipped: one system call per message burst. Not
+            // once the peer hung up (its EOF may be queued behind the bytes just read, and no new edge
+            // would report it), and not with TLS (a record boundary also ends a read).
+            if (count < Worker::kReadBufferSize && !m_hungUp && !m_transport->isEncrypted()) {
+                m_readable = false;
+                return;
+            }
+            break;
         case Transport::Status::WantRead:
             m_readable = false;
             return;
@@ -287,7 +298,10 @@ void Peer::die(QAbstractSocket::SocketError error)
             error = QAbstractSocket::RemoteHostClosedError;   // TCP ended without a closing handshake
         last.error = error;
         m_channel->peer = nullptr;
-        m_channel->finish(std::move(last));
+        bool queuePost = false;
+        m_channel->finish(std::move(last), queuePost);
+        if (queuePost)
+            m_worker.queuePost(m_channel);
         m_worker.host().connectionClosed();
     }
     m_worker.retire(this);

@@ -123,6 +123,7 @@ private:
     bool m_writeWantsRead = false;
     bool m_inboundBlocked = false;
     bool m_peerEof = false;
+    bool m_hungUp = false;            // Poller::HangUp seen: read on to EAGAIN or EOF (readSome())
     std::uint8_t m_interest = 0;   // level-triggered poller: what the fd is polled for now
     bool m_failureReported = false;   // handshake failure claimed (reported or nobody listening)
 };

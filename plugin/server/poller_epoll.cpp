@@ -79,6 +79,8 @@ public:
                 events |= Readable;
             if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR))
                 events |= Writable;
+            if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+                events |= HangUp;
             m_events[i] = {m_raw[i].data.u64, events};
             if (m_raw[i].data.u64 == kWakeTag) {
                 std::uint64_t value;

@@ -15,7 +15,7 @@ namespace qws {
 /// One ready descriptor, as reported by Poller::wait().
 struct PollEvent {
     std::uint64_t tag;      ///< what the worker registered the fd with
-    std::uint32_t events;   ///< Poller::Readable | Poller::Writable (hang-up and error set both)
+    std::uint32_t events;   ///< Poller::Readable | Writable | HangUp (hang-up and error set all three)
 };
 
 /// Used by one worker thread; only wake() may be called from other threads. The worker pays one
@@ -29,7 +29,10 @@ struct PollEvent {
 class Poller
 {
 public:
-    enum : std::uint32_t { Readable = 0x1, Writable = 0x2 };
+    /// HangUp: the peer shut its side down or the socket failed (epoll: EPOLLRDHUP, EPOLLHUP, EPOLLERR;
+    /// poll: POLLHUP, POLLERR). Until it is seen, a short read of a plain socket means its receive
+    /// queue is empty, so the peer does not read again to see EAGAIN (Peer::readSome()).
+    enum : std::uint32_t { Readable = 0x1, Writable = 0x2, HangUp = 0x4 };
     static constexpr std::uint64_t kWakeTag = ~std::uint64_t(0);
 
     virtual ~Poller() = default;

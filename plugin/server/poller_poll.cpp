@@ -98,6 +98,8 @@ public:
                 events |= Readable;
             if (r & (POLLOUT | POLLHUP | POLLERR))
                 events |= Writable;
+            if (r & (POLLHUP | POLLERR))
+                events |= HangUp;
             m_events.push_back({m_entries[i].tag, events});
             if (m_entries[i].tag == kWakeTag)
                 drainWakePipe();

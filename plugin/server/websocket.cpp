@@ -9,6 +9,7 @@
 #include <QtCore/QCoreApplication>
 #include <QtCore/QMetaMethod>
 #include <QtCore/QPointer>
+#include <QtCore/QThread>
 #include <QtCore/QScopeGuard>
 
 #include <chrono>
@@ -66,8 +67,14 @@ WebSocket *WebSocketPrivate::create(std::shared_ptr<Channel> channel)
 {
     auto *d = new WebSocketPrivate(std::move(channel));
     auto *socket = new WebSocket(*d);
-    d->channel->setTarget(socket, false);
+    // Made on the server's thread: its batches travel in the server's round event until it moves.
+    d->channel->setTarget(socket, false, QThread::currentThread());
     return socket;
+}
+
+void WebSocketPrivate::deliverBatch(QObject *target)
+{
+    static_cast<WebSocket *>(target)->d_func()->processBatch();
 }
 
 void WebSocketPrivate::claim(WebSocket *socket)
@@ -517,6 +524,8 @@ bool WebSocket::event(QEvent *event)
         d_func()->processBatch();
         return true;
     }
+    if (event->type() == QEvent::ThreadChange)
+        d_func()->channel->leaveRound();   // moving away from the server's thread
     return QObject::event(event);
 }
 

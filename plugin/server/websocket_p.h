@@ -23,6 +23,8 @@ public:
     static void claim(WebSocket *socket);
 
     void processBatch();
+    /// processBatch() of the WebSocket `target` (the server's round event, on the socket's thread).
+    static void deliverBatch(QObject *target);
     /// Emits the signals of one event (processBatch()); the object may be gone when it returns.
     void deliver(const InEvent &event);
     void setState(QAbstractSocket::SocketState newState);

@@ -14,6 +14,7 @@
 #include <QtCore/QCoreApplication>
 #include <QtCore/QMetaMethod>
 #include <QtCore/QPointer>
+#include <QtCore/QScopeGuard>
 #include <QtCore/QThread>
 
 #include <algorithm>
@@ -138,7 +139,7 @@ bool WebSocketServerPrivate::ensureEngine()
     tuneMallocOnce();
     const int count = qMax(1, workerThreadCount);
     for (int i = 0; i < count; ++i) {
-        auto worker = std::make_unique<Worker>(*this, i);
+        auto worker = std::make_shared<Worker>(*this, i);
         QString failure;
         if (!worker->start(&failure)) {
             workers.clear();
@@ -252,6 +253,13 @@ void WebSocketServerPrivate::shutdownNow()
     stopListening();
     stopEngine();
     dropPending();
+    // Qt drops the server's posted round event with the server: its sockets get their batches the usual way.
+    std::vector<std::shared_ptr<Channel>> round;
+    {
+        std::lock_guard lock(m_eventMutex);
+        round.swap(m_round);
+    }
+    abandonRound(round);
 }
 
 // ---- engine → server events ----------------------------------------------------------------------
@@ -271,20 +279,48 @@ void WebSocketServerPrivate::post(ServerEvent &&event)
         ++m_failuresQueued;
     }
     m_events.push_back(std::move(event));
+    if (Worker::onEngineThread()) {
+        m_roundPending.store(true, std::memory_order_relaxed);   // posted at the end of the iteration
+        return;
+    }
     if (!m_eventPosted) {
         m_eventPosted = true;
         postEngineEvent(q_ptr, new QEvent(serverEventType()));
     }
 }
 
+void WebSocketServerPrivate::deliverRound(std::vector<std::shared_ptr<Channel>> &&round)
+{
+    if (round.empty() && !m_roundPending.load(std::memory_order_relaxed))
+        return;
+    std::lock_guard lock(m_eventMutex);
+    m_roundPending.store(false, std::memory_order_relaxed);
+    if (m_round.empty())
+        m_round = std::move(round);
+    else
+        std::move(round.begin(), round.end(), std::back_inserter(m_round));
+    if (!m_eventPosted && (!m_events.empty() || !m_round.empty())) {
+        m_eventPosted = true;
+        postEngineEvent(q_ptr, new QEvent(serverEventType()));
+    }
+}
+
+void WebSocketServerPrivate::abandonRound(std::vector<std::shared_ptr<Channel>> &round)
+{
+    for (const std::shared_ptr<Channel> &channel : round)
+        channel->repost();
+}
+
 void WebSocketServerPrivate::processEvents()
 {
     Q_Q(WebSocketServer);
     std::vector<ServerEvent> events;
+    std::vector<std::shared_ptr<Channel>> round;
     quint64 dropped = 0;
     {
         std::lock_guard lock(m_eventMutex);
         events.swap(m_events);
+        round.swap(m_round);
         m_eventPosted = false;
         m_failuresQueued = 0;
         dropped = std::exchange(m_failuresDropped, 0);
@@ -293,6 +329,18 @@ void WebSocketServerPrivate::processEvents()
         qCInfo(lcServer) << dropped << "handshake failures not signalled (more than"
                          << WebSocketServer::kMaxHandshakeFailuresPerBatch << "in one batch)";
     QPointer<WebSocketServer> guard(q);
+    // The batches of the round go out after the server events of the same iterations (sockets made
+    // by NewConnection are not claimed yet, so none of them is in the round), with the engine wake-ups
+    // of every slot in the round deferred to one flush. A slot deleting the server does not stop
+    // them: the sockets live on their own.
+    const auto deliverBatches = qScopeGuard([&round] {
+        Channel::beginOwnerBatch();
+        for (const std::shared_ptr<Channel> &channel : round) {
+            if (QObject *target = channel->takeRoundTurn())
+                WebSocketPrivate::deliverBatch(target);
+        }
+        Channel::endOwnerBatch();
+    });
     for (ServerEvent &event : events) {
         if (!guard)
             return;

@@ -55,6 +55,8 @@ public:
     void rebuildConfig();
     void setError(WebSocketProtocol::CloseCode code, const QString &text, bool emitSignal = true);
     void processEvents();
+    /// Reposts the batches of `round` one by one (the round cannot be delivered: the server is going).
+    static void abandonRound(std::vector<std::shared_ptr<Channel>> &round);
     void dropPending();
     Worker *nextWorker();
 
@@ -71,6 +73,7 @@ public:
     void handshakeFailed(const SocketAddress &peer, WebSocketServer::HandshakeFailure reason,
                          const QString &errorString) override;
     void workerDrained(Worker *worker) override;
+    void deliverRound(std::vector<std::shared_ptr<Channel>> &&round) override;
 
     // ---- TlsEvents -----------------------------------------------------------------------------
     void sslErrors(const QList<QSslError> &errors) override;
@@ -104,7 +107,7 @@ public:
     QString errorString;
 
     Listener listener;
-    std::vector<std::unique_ptr<Worker>> workers;
+    std::vector<std::shared_ptr<Worker>> workers;   // shared: a deferred wake-up may hold one
     std::vector<bool> drained;
     bool closing = false;
     unsigned roundRobin = 0;
@@ -131,7 +134,9 @@ private:
     std::shared_ptr<const EngineConfig> m_config;
     std::mutex m_eventMutex;
     std::vector<ServerEvent> m_events;
+    std::vector<std::shared_ptr<Channel>> m_round;   // channels with batches outstanding (deliverRound())
     bool m_eventPosted = false;
+    std::atomic<bool> m_roundPending{false};         // an engine thread queued server events to flush
     int m_failuresQueued = 0;   // HandshakeFailed events in m_events: at most kMaxHandshakeFailuresPerBatch
     quint64 m_failuresDropped = 0;   // since the last batch was taken (logged then)
 };

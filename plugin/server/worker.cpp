@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <iterator>
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -109,14 +110,40 @@ void Worker::adopt(int fd, QByteArray initialBytes)
     }
 }
 
+// The wake-up is written after the lock is released: a worker woken on a shared core may run at once,
+// and would only block on the lock still held here.
 void Worker::schedule(std::shared_ptr<Channel> channel)
 {
-    std::lock_guard lock(m_mutex);
-    m_dirty.push_back(std::move(channel));
-    if (!m_wakePending) {
-        m_wakePending = true;
-        wake();
+    {
+        std::lock_guard lock(m_mutex);
+        m_dirty.push_back(std::move(channel));
+        if (std::exchange(m_wakePending, true))
+            return;
     }
+    wake();
+}
+
+void Worker::schedule(std::vector<std::shared_ptr<Channel>> &&channels)
+{
+    {
+        std::lock_guard lock(m_mutex);
+        if (m_dirty.empty())
+            m_dirty = std::move(channels);
+        else
+            std::move(channels.begin(), channels.end(), std::back_inserter(m_dirty));
+        if (std::exchange(m_wakePending, true))
+            return;
+    }
+    wake();
+}
+
+namespace {
+thread_local bool t_onEngineThread = false;
+}
+
+bool Worker::onEngineThread()
+{
+    return t_onEngineThread;
 }
 
 void Worker::beginShutdown()
@@ -150,6 +177,7 @@ void Worker::run()
 {
     const std::string name = "qws-engine-" + std::to_string(m_index);
     pthread_setname_np(pthread_self(), name.c_str());
+    t_onEngineThread = true;
     m_now = monotonicMs();
     qint64 stopDeadline = 0;   // set once stop() was called: see flushingBeforeStop()
     // acquire: what the owner did before stop() (joining the other workers included) happens before the
@@ -454,9 +482,11 @@ void Worker::runTimers()
 
 void Worker::flushPosts()
 {
+    std::vector<std::shared_ptr<Channel>> round;
     for (const std::shared_ptr<Channel> &channel : m_toPost)
-        channel->flushPost();
+        channel->flushPost(round);
     m_toPost.clear();
+    m_host.deliverRound(std::move(round));
 }
 
 void Worker::reapRetired()

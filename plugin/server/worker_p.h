@@ -120,13 +120,19 @@ public:
                                  const QString &errorString) = 0;
     /// A worker told to shut down gracefully has no connections left.
     virtual void workerDrained(Worker *worker) = 0;
+    /// The end of one loop iteration of an engine thread: the channels in `round` (their WebSockets
+    /// live on the server's thread) have batches outstanding. The server's thread gets them, with the
+    /// server events of the iteration, in ONE posted event, so the owner wakes once per iteration and
+    /// only after the engine posted everything (a wake-up per channel would let the owner run, and on a
+    /// shared core preempt the engine, after each one).
+    virtual void deliverRound(std::vector<std::shared_ptr<Channel>> &&round) = 0;
 };
 
 /// Every worker polls the one listening socket (epoll: EPOLLEXCLUSIVE) and accepts for itself
 /// (accept4), so connections spread over the threads without a hand-off; handleConnection() sockets
 /// are handed to workers round-robin through adopt(). The Poller backend is chosen in start()
 /// (QWS_POLLER, see poller_p.h).
-class Worker
+class Worker : public std::enable_shared_from_this<Worker>
 {
 public:
     Worker(WorkerHost &host, int index);
@@ -144,6 +150,10 @@ public:
     void adopt(int fd, QByteArray initialBytes);
     /// The channel has commands or flags for its peer (called by Channel with its lock held).
     void schedule(std::shared_ptr<Channel> channel);
+    /// The same for many channels with one wake-up (the owner's deferred wake-ups of one round).
+    void schedule(std::vector<std::shared_ptr<Channel>> &&channels);
+    /// True on an engine thread (inside Worker::run()).
+    static bool onEngineThread();
     /// Graceful: 1001 to every open connection, refuse handshakes, report workerDrained() when empty.
     void beginShutdown();
     /// Immediate: what the owner queued is still written, then 1001, for at most 2 s (peers that do
