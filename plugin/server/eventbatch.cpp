@@ -425,6 +425,8 @@ bool Channel::submit(OutCommand &&command, qint64 charge)
     std::lock_guard lock(m_mutex);
     if (!worker)
         return false;
+    if (m_outbox.capacity() == 0)
+        m_outbox.reserve(8);   // the engine takes the whole vector: room for a round's replies at once
     m_outbox.push_back(std::move(command));
     if (charge)
         counters.outboundQueued.fetch_add(charge, std::memory_order_relaxed);

@@ -167,7 +167,15 @@ public:
     qint64 now() const { return m_now; }
     char *readBuffer() { return m_readBuffer.get(); }
     static constexpr std::size_t kReadBufferSize = 256 * 1024;
-    std::vector<InEvent> &scratchEvents() { return m_scratch; }
+    /// The events a peer collects for its channel; Channel::deliver() usually takes the whole vector,
+    /// so it starts again with room for a typical burst (one allocation instead of a growing chain).
+    std::vector<InEvent> &scratchEvents()
+    {
+        if (m_scratch.capacity() == 0)
+            m_scratch.reserve(kScratchEvents);
+        return m_scratch;
+    }
+    static constexpr std::size_t kScratchEvents = 16;
     void scheduleTimer(Peer *peer, qint64 when);
     /// True with a level-triggered Poller (poll): peers must report their interest (setInterest).
     bool levelTriggered() const { return m_levelTriggered; }
