@@ -63,9 +63,10 @@ WebSocketPrivate::WebSocketPrivate(std::shared_ptr<Channel> c)
 {
 }
 
-WebSocket *WebSocketPrivate::create(std::shared_ptr<Channel> channel)
+WebSocket *WebSocketPrivate::create(std::shared_ptr<Channel> channel, WebSocketServer *server)
 {
     auto *d = new WebSocketPrivate(std::move(channel));
+    d->server = server;
     auto *socket = new WebSocket(*d);
     // Made on the server's thread: its batches travel in the server's round event until it moves.
     d->channel->setTarget(socket, false, QThread::currentThread());
@@ -149,6 +150,8 @@ void WebSocketPrivate::finish(const InEvent &event)
     setState(QAbstractSocket::UnconnectedState);
     if (guard)
         Q_EMIT q->disconnected();
+    if (guard && server)
+        Q_EMIT server->socketDisconnected(q);
 }
 
 void WebSocketPrivate::processBatch()
@@ -203,6 +206,8 @@ void WebSocketPrivate::deliver(const InEvent &event)
         Q_EMIT q->textFrameReceived(event.text, true);
         if (guard)
             Q_EMIT q->textMessageReceived(event.text);
+        if (guard && server)
+            Q_EMIT server->textMessageReceived(q, event.text);
         break;
     }
     case InEvent::Kind::Binary: {
@@ -210,6 +215,8 @@ void WebSocketPrivate::deliver(const InEvent &event)
         Q_EMIT q->binaryFrameReceived(event.data, true);
         if (guard)
             Q_EMIT q->binaryMessageReceived(event.data);
+        if (guard && server)
+            Q_EMIT server->binaryMessageReceived(q, event.data);
         break;
     }
     case InEvent::Kind::Pong:
@@ -524,8 +531,10 @@ bool WebSocket::event(QEvent *event)
         d_func()->processBatch();
         return true;
     }
-    if (event->type() == QEvent::ThreadChange)
-        d_func()->channel->leaveRound();   // moving away from the server's thread
+    if (event->type() == QEvent::ThreadChange) {   // moving away from the server's thread
+        d_func()->channel->leaveRound();
+        d_func()->server = nullptr;   // the server-level signals are for sockets on its thread
+    }
     return QObject::event(event);
 }
 

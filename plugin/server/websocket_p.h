@@ -6,6 +6,9 @@
 
 #include "eventbatch_p.h"
 #include "websocket.h"
+#include "websocketserver.h"
+
+#include <QtCore/QPointer>
 
 #include <memory>
 
@@ -18,7 +21,7 @@ public:
     explicit WebSocketPrivate(std::shared_ptr<Channel> channel);
 
     /// Makes the WebSocket of a connection the engine just opened (server's thread).
-    static WebSocket *create(std::shared_ptr<Channel> channel);
+    static WebSocket *create(std::shared_ptr<Channel> channel, WebSocketServer *server);
     /// nextPendingConnection(): from now on, events are delivered to the socket.
     static void claim(WebSocket *socket);
 
@@ -39,6 +42,9 @@ public:
 
     WebSocket *q_ptr = nullptr;
     std::shared_ptr<Channel> channel;
+    /// Emits the server-level message signals; cleared when the socket leaves the server's thread (a
+    /// QPointer: no allocation per socket, they share the server's guard).
+    QPointer<WebSocketServer> server;
     QAbstractSocket::SocketState state = QAbstractSocket::ConnectedState;
     QAbstractSocket::SocketError error = QAbstractSocket::UnknownSocketError;
     WebSocketProtocol::CloseCode closeCode = WebSocketProtocol::CloseCodeNormal;

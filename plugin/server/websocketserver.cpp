@@ -107,6 +107,29 @@ namespace qws {
     arrive before the server's thread takes the previous batch (a flood of bad clients), the rest
     are not signalled but counted by droppedHandshakeFailureCount() and summarised on \c qws.server.
 */
+/*!
+    \fn void qws::WebSocketServer::textMessageReceived(qws::WebSocket *socket, const QString &message)
+    Beyond QWebSocketServer: emitted for every text \a message of every \a socket taken with
+    nextPendingConnection(), right after the socket's own WebSocket::textMessageReceived(), while the
+    socket lives on the server's thread (a socket moved elsewhere only emits its own signals). One
+    connection to this signal serves every socket: a server holding many connections saves the few
+    hundred bytes per socket that its own connect()s would cost (see docs/benchmarks.md):
+    \code
+    connect(&server, &qws::WebSocketServer::textMessageReceived, &server,
+            [](qws::WebSocket *socket, const QString &message) { socket->sendTextMessage(message); });
+    \endcode
+*/
+/*!
+    \fn void qws::WebSocketServer::binaryMessageReceived(qws::WebSocket *socket, const QByteArray &message)
+    Beyond QWebSocketServer: the binary counterpart of textMessageReceived(), for \a socket and \a message.
+*/
+/*!
+    \fn void qws::WebSocketServer::socketDisconnected(qws::WebSocket *socket)
+    Beyond QWebSocketServer: emitted right after WebSocket::disconnected() of every \a socket taken with
+    nextPendingConnection() that lives on the server's thread; the place to \c deleteLater() it when
+    no per-socket connection does. Sockets outlive the server: after it is deleted they emit only
+    their own signals.
+*/
 
 /*!
     Constructs a server named \a serverName (sent as the \c Server header) in \a secureMode

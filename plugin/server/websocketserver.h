@@ -177,6 +177,12 @@ Q_SIGNALS:
     /// collected only while connected, at most kMaxHandshakeFailuresPerBatch per batch.
     void handshakeFailed(const QHostAddress &peerAddress, quint16 peerPort,
                          qws::WebSocketServer::HandshakeFailure reason, const QString &errorString);
+    /// Every message and disconnection of every socket taken with nextPendingConnection() that lives on
+    /// the server's thread, after the socket's own signal (beyond QWebSocketServer): one connection
+    /// serves all sockets, instead of a few hundred bytes of connect()s per socket.
+    void textMessageReceived(qws::WebSocket *socket, const QString &message);
+    void binaryMessageReceived(qws::WebSocket *socket, const QByteArray &message);
+    void socketDisconnected(qws::WebSocket *socket);
 
 protected:
     WebSocketServer(WebSocketServerPrivate &dd, QObject *parent);

@@ -347,7 +347,7 @@ void WebSocketServerPrivate::processEvents()
         switch (event.kind) {
         case ServerEvent::Kind::NewConnection: {
             inFlight.fetch_sub(1, std::memory_order_acq_rel);
-            auto *socket = WebSocketPrivate::create(std::move(event.channel));
+            auto *socket = WebSocketPrivate::create(std::move(event.channel), q);
             if (closing) {
                 // Its handshake finished while close() ran: it gets 1001 like every other one.
                 delete socket;

@@ -2,7 +2,8 @@
 // Engine → owner delivery in rounds: the batches of one engine loop iteration, for sockets living on the
 // server's thread, reach that thread in ONE event posted to the server (no event per socket), and nothing
 // is lost when a socket moves to another thread, is deleted by another socket's slot, or the server is
-// deleted in the middle of a round. Real QWebSocket clients over loopback.
+// deleted in the middle of a round; and the server-level message signals that ride on the same delivery
+// (one connection for every socket). Real QWebSocket clients over loopback.
 #include "testsupport.h"
 
 #include <websocket.h>
@@ -95,6 +96,8 @@ private Q_SLOTS:
     void movedSocketGetsItsOwnEvents();
     void slotDeletingAnotherSocketOfTheRound();
     void serverDeletedInASlotOfTheRound();
+    void serverLevelSignals();
+    void serverLevelSignalsStopWhenTheSocketMoves();
 };
 
 void tst_Rounds::socketsOnTheServerThreadGetNoEventOfTheirOwn()
@@ -212,6 +215,84 @@ void tst_Rounds::serverDeletedInASlotOfTheRound()
     QVERIFY(messages >= 1);
     for (qws::WebSocket *socket : rig.sockets)
         QCOMPARE(socket->state(), QAbstractSocket::UnconnectedState);
+}
+
+void tst_Rounds::serverLevelSignals()
+{
+    Rig rig;
+    QVERIFY(rig.open(3));
+    // After each socket's own signal, the server's: with the socket, in order; then socketDisconnected().
+    QStringList order;
+    for (std::size_t i = 0; i < rig.sockets.size(); ++i) {
+        connect(rig.sockets[i], &qws::WebSocket::textMessageReceived, this,
+                [&order, i](const QString &m) { order << QStringLiteral("own%1:%2").arg(i).arg(m); });
+        connect(rig.sockets[i], &qws::WebSocket::disconnected, this,
+                [&order, i] { order << QStringLiteral("own%1:disconnected").arg(i); });
+    }
+    auto index = [&rig](qws::WebSocket *socket) {
+        return int(std::find(rig.sockets.begin(), rig.sockets.end(), socket) - rig.sockets.begin());
+    };
+    connect(rig.server.get(), &qws::WebSocketServer::textMessageReceived, this,
+            [&](qws::WebSocket *socket, const QString &m) {
+                order << QStringLiteral("server%1:%2").arg(index(socket)).arg(m);
+                socket->sendTextMessage(m.toUpper());   // answering through the pointer works
+            });
+    QList<QPair<int, QByteArray>> binary;
+    connect(rig.server.get(), &qws::WebSocketServer::binaryMessageReceived, this,
+            [&](qws::WebSocket *socket, const QByteArray &m) { binary.append({index(socket), m}); });
+    QList<int> gone;
+    connect(rig.server.get(), &qws::WebSocketServer::socketDisconnected, this, [&](qws::WebSocket *socket) {
+        order << QStringLiteral("server%1:disconnected").arg(index(socket));
+        gone << index(socket);
+    });
+    QSignalSpy upper(rig.clients[1].get(), &QWebSocket::textMessageReceived);
+    rig.clients[1]->sendTextMessage(QStringLiteral("hi"));
+    rig.clients[2]->sendBinaryMessage(QByteArray("\x00\x01\x02", 3));
+    QTRY_COMPARE_WITH_TIMEOUT(upper.size(), 1, 10000);
+    QCOMPARE(upper.at(0).at(0).toString(), QStringLiteral("HI"));
+    QTRY_COMPARE(binary.size(), 1);
+    QCOMPARE(binary.at(0).first, 2);
+    QCOMPARE(binary.at(0).second, QByteArray("\x00\x01\x02", 3));
+    QCOMPARE(order, (QStringList{QStringLiteral("own1:hi"), QStringLiteral("server1:hi")}));
+    order.clear();
+    rig.clients[0]->close();
+    QTRY_COMPARE_WITH_TIMEOUT(gone, QList<int>{0}, 10000);
+    QCOMPARE(order, (QStringList{QStringLiteral("own0:disconnected"), QStringLiteral("server0:disconnected")}));
+    // A socket deleted by the application says nothing more; the server going away silences the
+    // server-level signals, the sockets keep their own.
+    delete rig.sockets[1];
+    rig.sockets[1] = nullptr;
+    QTest::qWait(50);
+    QCOMPARE(gone, QList<int>{0});
+    QSignalSpy own(rig.sockets[2], &qws::WebSocket::disconnected);
+    rig.server.reset();
+    QTRY_COMPARE_WITH_TIMEOUT(own.size(), 1, 10000);
+    QCOMPARE(gone, QList<int>{0});
+}
+
+void tst_Rounds::serverLevelSignalsStopWhenTheSocketMoves()
+{
+    Rig rig;
+    QVERIFY(rig.open(2));
+    QThread thread;
+    thread.start();
+    qws::WebSocket *moved = rig.sockets[0];
+    std::atomic<int> ownOnThread{0};
+    connect(moved, &qws::WebSocket::textMessageReceived, moved, [&ownOnThread] { ++ownOnThread; });
+    QList<qws::WebSocket *> serverSaw;
+    connect(rig.server.get(), &qws::WebSocketServer::textMessageReceived, this,
+            [&serverSaw](qws::WebSocket *socket, const QString &) { serverSaw << socket; });
+    moved->moveToThread(&thread);
+    rig.clients[0]->sendTextMessage(QStringLiteral("to the moved one"));
+    rig.clients[1]->sendTextMessage(QStringLiteral("to the one at home"));
+    QTRY_COMPARE_WITH_TIMEOUT(ownOnThread.load(), 1, 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(serverSaw.size(), 1, 10000);
+    QCOMPARE(serverSaw.at(0), rig.sockets[1]);   // the moved socket emitted only its own signal
+    rig.sockets[0] = nullptr;
+    moved->deleteLater();
+    thread.quit();
+    QVERIFY(thread.wait(10000));
+    QCOMPARE(serverSaw.size(), 1);
 }
 
 QTEST_MAIN(tst_Rounds)
