@@ -14,6 +14,8 @@
 #include <algorithm>
 #include <cstring>
 #include <iterator>
+#include <optional>
+#include <utility>
 
 namespace qws {
 
@@ -115,29 +117,64 @@ QHostAddress SocketAddress::toHostAddress() const
     return QHostAddress();
 }
 
-QByteArray ConnectionInfo::field(Field which) const
+namespace {
+
+/// The `index`th NUL-terminated string of `block` and the offset after it; {-1, -1} past the end.
+std::pair<qsizetype, qsizetype> nthString(QByteArrayView block, int index)
 {
     qsizetype start = 0;
-    for (int i = 0; i < which; ++i) {
-        const qsizetype end = request.indexOf('\0', start);
+    for (int i = 0;; ++i) {
+        const qsizetype end = block.indexOf('\0', start);
         if (end < 0)
-            return QByteArray();
+            return {-1, -1};
+        if (i == index)
+            return {start, end};
         start = end + 1;
     }
-    const qsizetype end = request.indexOf('\0', start);
-    return end < 0 ? QByteArray() : request.mid(start, end - start);
+}
+
+/// The value of the first header named `name` (ASCII, any case) in a "name\0value\0" block.
+std::optional<QByteArrayView> findHeader(QByteArrayView block, QByteArrayView name)
+{
+    qsizetype position = 0;
+    while (position < block.size()) {
+        const qsizetype nameEnd = block.indexOf('\0', position);
+        const qsizetype valueEnd = nameEnd < 0 ? -1 : block.indexOf('\0', nameEnd + 1);
+        if (valueEnd < 0)
+            break;
+        if (block.sliced(position, nameEnd - position).compare(name, Qt::CaseInsensitive) == 0)
+            return block.sliced(nameEnd + 1, valueEnd - nameEnd - 1);
+        position = valueEnd + 1;
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
+QByteArray ConnectionInfo::field(Field which) const
+{
+    const QByteArrayView block(request.get(), qsizetype(requestSize));
+    switch (which) {
+    case Target:
+    case Subprotocol: {
+        const auto [start, end] = nthString(block, which == Target ? 0 : 1);
+        return start < 0 ? QByteArray() : block.sliced(start, end - start).toByteArray();
+    }
+    case Host:   // exactly one Host header (the parser refuses none or two)
+        return findHeader(headerBlock(), "Host").value_or(QByteArrayView()).toByteArray();
+    case Origin:   // as the parser chose it: the first Origin, else the first Sec-WebSocket-Origin
+        if (const auto origin = findHeader(headerBlock(), "Origin"))
+            return origin->toByteArray();
+        return findHeader(headerBlock(), "Sec-WebSocket-Origin").value_or(QByteArrayView()).toByteArray();
+    }
+    return QByteArray();
 }
 
 QByteArrayView ConnectionInfo::headerBlock() const
 {
-    qsizetype start = 0;
-    for (int i = 0; i < FieldCount; ++i) {
-        const qsizetype end = request.indexOf('\0', start);
-        if (end < 0)
-            return QByteArrayView();
-        start = end + 1;
-    }
-    return QByteArrayView(request).sliced(start);
+    const QByteArrayView block(request.get(), qsizetype(requestSize));
+    const auto [start, end] = nthString(block, 1);   // after the subprotocol
+    return start < 0 ? QByteArrayView() : block.sliced(end + 1);
 }
 
 QEvent::Type Channel::batchEventType()
@@ -333,7 +370,7 @@ bool Channel::takeSlice(std::vector<InEvent> &out, std::size_t max)
 
 void Channel::releaseLocked(std::size_t count)
 {
-    m_inboxHead += count;
+    m_inboxHead += std::uint32_t(count);
     if (m_inboxHead >= m_inbox.size()) {
         m_inbox.clear();   // only moved-from shells are left
         m_inboxHead = 0;

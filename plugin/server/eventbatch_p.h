@@ -11,6 +11,7 @@
 #include <QtCore/QByteArray>
 #include <QtCore/QByteArrayView>
 #include <QtCore/QEvent>
+#include <QtCore/QMutex>
 #include <QtCore/QString>
 #include <QtNetwork/QAbstractSocket>
 #include <QtNetwork/QHostAddress>
@@ -99,17 +100,18 @@ struct OutCommand {
 /// read-only afterwards (so any thread may read it without locking).
 struct ConnectionInfo {
     quint64 id = 0;
+    /// What the handshake said, in one heap block read lazily (an idle connection pays one block, not
+    /// one per field, and no QByteArray header): "target\0subprotocol\0", then "name\0value\0" pairs
+    /// in arrival order. target is the request-target as sent ("/chat?room=1"), subprotocol the
+    /// negotiated one (may be empty). Host and Origin are not stored twice: field() finds them among
+    /// the headers as the handshake parser did. Built by Peer::openChannel().
+    std::unique_ptr<char[]> request;
     SocketAddress peer;
     SocketAddress local;
+    quint32 requestSize = 0;
     bool secure = false;
     bool compressed = false;
-    /// What the handshake said, in one heap block read lazily (an idle connection pays one block, not
-    /// one per field): "target\0host\0origin\0subprotocol\0", then "name\0value\0" pairs in arrival
-    /// order. target is the request-target as sent ("/chat?room=1"), host the Host header's value,
-    /// origin the Origin (or Sec-WebSocket-Origin) header's, subprotocol the negotiated one; each may
-    /// be empty. Built by Peer::makeChannel().
-    QByteArray request;
-    enum Field { Target, Host, Origin, Subprotocol, FieldCount };
+    enum Field { Target, Host, Origin, Subprotocol };
 
     QByteArray field(Field which) const;
     /// The "name\0value\0" pairs (a view into `request`).
@@ -132,17 +134,14 @@ public:
     static QEvent::Type batchEventType();
 
     // ---- immutable once published -----------------------------------------------------------
+    // One Channel per connection: data members go 8-byte ones first, then the small ones together
+    // (outboundPolicy, the two atomic flags, the private flags), so no padding is paid per connection.
     ConnectionInfo info;
     qint64 maxInboundQueue = defaults::kMaxInboundQueue;
     qint64 maxOutboundQueue = defaults::kMaxOutboundQueue;
-    OutboundPolicy outboundPolicy = OutboundPolicy::CloseConnection;
 
     // ---- lock-free, any thread --------------------------------------------------------------
     ConnectionCounters counters;   ///< counters.outboundQueued is WebSocket::bytesToWrite()
-    std::atomic<bool> wantBytesWritten{false};
-    /// WebSocket::pauseReading(): the engine checks it before every read, so it holds from the
-    /// moment pauseReading() returns.
-    std::atomic<bool> userPaused{false};
 
     // ---- engine side ------------------------------------------------------------------------
     /// Appends `events` (moved out) worth `bytes` of payload. Returns true when the inbound queue is
@@ -196,23 +195,33 @@ public:
     Worker *worker = nullptr;      ///< guarded by mutex for readers on other threads
     void *peer = nullptr;          ///< the worker's Peer; only the worker thread touches it
 
+    // ---- the small members (see above), public then private ---------------------------------
+    OutboundPolicy outboundPolicy = OutboundPolicy::CloseConnection;   ///< immutable once published
+    std::atomic<bool> wantBytesWritten{false};                         ///< lock-free, any thread
+    /// WebSocket::pauseReading(): the engine checks it before every read, so it holds from the
+    /// moment pauseReading() returns. Lock-free, any thread.
+    std::atomic<bool> userPaused{false};
+
 private:
     void postLocked();
     void wakeWorkerLocked();
-
-    mutable std::mutex m_mutex;
     void releaseLocked(std::size_t count);
 
-    std::vector<InEvent> m_inbox;
-    std::size_t m_inboxHead = 0;      // m_inbox[0, head) were taken by takeSlice()
-    qint64 m_inboxBytes = 0;
-    QObject *m_target = nullptr;
     bool m_claimed = false;
     bool m_posted = false;
     bool m_postQueued = false;
     bool m_readBlocked = false;
     bool m_finished = false;
-    bool m_queuedForWorker = false;   // with the other flags: one Channel per connection, no padding
+    bool m_queuedForWorker = false;
+    /// m_inbox[0, head) were taken by takeSlice(); 32 bits (4 G undelivered events would be
+    /// hundreds of GB) so it packs with the flags.
+    std::uint32_t m_inboxHead = 0;
+    /// A QMutex is 8 bytes, a std::mutex 40; uncontended it is one compare-and-swap each way (a futex
+    /// on Linux when contended), and its inline parts carry ThreadSanitizer annotations.
+    mutable QMutex m_mutex;
+    std::vector<InEvent> m_inbox;
+    qint64 m_inboxBytes = 0;
+    QObject *m_target = nullptr;
     std::vector<OutCommand> m_outbox;
 };
 

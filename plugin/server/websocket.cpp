@@ -127,7 +127,7 @@ void WebSocketPrivate::finish(const InEvent &event)
     Q_Q(WebSocket);
     if (state == QAbstractSocket::UnconnectedState)
         return;
-    closeCode = WebSocketProtocol::CloseCode(event.code);
+    closeCode = event.code;
     setCloseReason(event.text);
     QPointer<WebSocket> guard(q);
     if (event.error != QAbstractSocket::UnknownSocketError) {
@@ -212,7 +212,7 @@ void WebSocketPrivate::deliver(const InEvent &event)
         Q_EMIT q->bytesWritten(event.number);
         break;
     case InEvent::Kind::PeerClosing:
-        closeCode = WebSocketProtocol::CloseCode(event.code);
+        closeCode = event.code;
         setCloseReason(event.text);
         beginClosing();
         break;
@@ -291,7 +291,7 @@ void WebSocket::abort()
 /*! Returns the last socket error (UnknownSocketError when none). */
 QAbstractSocket::SocketError WebSocket::error() const
 {
-    return d_func()->error;
+    return QAbstractSocket::SocketError(d_func()->error);
 }
 
 /*! Returns a readable text for the last error or protocol failure. */
@@ -415,7 +415,7 @@ QAbstractSocket::SocketState WebSocket::state() const
 */
 WebSocketProtocol::CloseCode WebSocket::closeCode() const
 {
-    return d_func()->closeCode;
+    return WebSocketProtocol::CloseCode(d_func()->closeCode);
 }
 
 /*! Returns the reason that came with closeCode(). */

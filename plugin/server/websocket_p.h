@@ -37,10 +37,6 @@ public:
 
     WebSocket *q_ptr = nullptr;
     std::shared_ptr<Channel> channel;
-    QAbstractSocket::SocketState state = QAbstractSocket::ConnectedState;
-    QAbstractSocket::SocketError error = QAbstractSocket::UnknownSocketError;
-    WebSocketProtocol::CloseCode closeCode = WebSocketProtocol::CloseCodeNormal;
-    bool outboundFullSignalled = false;
 
 private:
     // Set only when a connection fails or closes: an open one does not carry two empty QStrings.
@@ -55,6 +51,15 @@ private:
         return *texts;
     }
     std::unique_ptr<Texts> texts;
+
+public:
+    // The small members last and narrow (WebSocket::error()/closeCode() cast back): the object is 40
+    // bytes, a 48-byte malloc chunk, not 64. Every SocketError fits 8 bits; a close code is 16 bits on
+    // the wire (OutCommand::code, the core's closeCode()).
+    QAbstractSocket::SocketState state = QAbstractSocket::ConnectedState;
+    qint8 error = qint8(QAbstractSocket::UnknownSocketError);
+    bool outboundFullSignalled = false;
+    quint16 closeCode = WebSocketProtocol::CloseCodeNormal;
 };
 
 } // namespace qws
