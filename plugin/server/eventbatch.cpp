@@ -193,12 +193,12 @@ bool Channel::deliver(std::vector<InEvent> &events, qint64 bytes, bool &queuePos
     else
         std::move(events.begin(), events.end(), std::back_inserter(m_inbox));
     events.clear();
-    m_inboxBytes += bytes;
-    counters.inboundQueued.store(m_inboxBytes, std::memory_order_relaxed);
+    const qint64 queued = counters.inboundQueued.load(std::memory_order_relaxed) + bytes;
+    counters.inboundQueued.store(queued, std::memory_order_relaxed);
     queuePost = !m_postQueued && !m_posted && m_claimed && m_target;
     if (queuePost)
         m_postQueued = true;
-    if (m_inboxBytes > maxInboundQueue) {
+    if (queued > maxInboundQueue) {
         if (!m_readBlocked)
             counters.readPauses.fetch_add(1, std::memory_order_relaxed);
         m_readBlocked = true;
@@ -216,7 +216,6 @@ void Channel::finish(InEvent disconnected)
     m_outbox.clear();
     m_queuedForWorker = false;
     counters.outboundQueued.store(0, std::memory_order_relaxed);
-    counters.inboundQueued.store(m_inboxBytes, std::memory_order_relaxed);
     postLocked();
 }
 
@@ -320,7 +319,6 @@ std::vector<InEvent> Channel::takeEvents()
 {
     std::lock_guard lock(m_mutex);
     m_posted = false;
-    m_inboxBytes = 0;
     counters.inboundQueued.store(0, std::memory_order_relaxed);
     if (m_readBlocked) {
         m_readBlocked = false;
@@ -340,7 +338,6 @@ bool Channel::takeSlice(std::vector<InEvent> &out, std::size_t max)
         // The common case (a small batch): hand the whole vector over, no copy, no allocation.
         std::swap(out, m_inbox);
         m_inbox.clear();
-        m_inboxBytes = 0;
         counters.inboundQueued.store(0, std::memory_order_relaxed);
         if (m_readBlocked) {
             m_readBlocked = false;
@@ -352,13 +349,15 @@ bool Channel::takeSlice(std::vector<InEvent> &out, std::size_t max)
     const std::size_t count = std::min(max, m_inbox.size() - m_inboxHead);
     const auto first = m_inbox.begin() + std::ptrdiff_t(m_inboxHead);
     std::move(first, first + std::ptrdiff_t(count), std::back_inserter(out));
+    qint64 queued = counters.inboundQueued.load(std::memory_order_relaxed);
     for (const InEvent &event : out) {
         if (event.kind == InEvent::Kind::Text || event.kind == InEvent::Kind::Binary)
-            m_inboxBytes -= event.number;
+            queued -= event.number;
     }
-    releaseLocked(count);
-    counters.inboundQueued.store(m_inboxBytes, std::memory_order_relaxed);
-    if (m_readBlocked && m_inboxBytes <= maxInboundQueue / 2) {
+    if (releaseLocked(count))
+        queued = 0;   // everything counted was taken (only messages count)
+    counters.inboundQueued.store(queued, std::memory_order_relaxed);
+    if (m_readBlocked && queued <= maxInboundQueue / 2) {
         m_readBlocked = false;
         wakeWorkerLocked();
     }
@@ -368,19 +367,21 @@ bool Channel::takeSlice(std::vector<InEvent> &out, std::size_t max)
     return false;
 }
 
-void Channel::releaseLocked(std::size_t count)
+bool Channel::releaseLocked(std::size_t count)
 {
     m_inboxHead += std::uint32_t(count);
     if (m_inboxHead >= m_inbox.size()) {
         m_inbox.clear();   // only moved-from shells are left
         m_inboxHead = 0;
-        m_inboxBytes = 0;  // everything counted was taken (only messages count)
-    } else if (m_inboxHead >= 1024 && m_inboxHead * 2 >= m_inbox.size()) {
+        return true;
+    }
+    if (m_inboxHead >= 1024 && m_inboxHead * 2 >= m_inbox.size()) {
         // The engine may append as fast as the owner takes: drop the taken shells now and then so
         // the inbox does not grow while it never quite empties (amortised O(1) per event).
         m_inbox.erase(m_inbox.begin(), m_inbox.begin() + std::ptrdiff_t(m_inboxHead));
         m_inboxHead = 0;
     }
+    return false;
 }
 
 void Channel::repost()
@@ -436,7 +437,7 @@ bool Channel::isFinished() const
 qint64 Channel::undeliveredBytes() const
 {
     std::lock_guard lock(m_mutex);
-    return m_inboxBytes;
+    return counters.inboundQueued.load(std::memory_order_relaxed);
 }
 
 } // namespace qws

@@ -205,7 +205,8 @@ public:
 private:
     void postLocked();
     void wakeWorkerLocked();
-    void releaseLocked(std::size_t count);
+    /// Drops `count` taken events from the front; true when the inbox is now empty.
+    bool releaseLocked(std::size_t count);
 
     bool m_claimed = false;
     bool m_posted = false;
@@ -219,8 +220,7 @@ private:
     /// A QMutex is 8 bytes, a std::mutex 40; uncontended it is one compare-and-swap each way (a futex
     /// on Linux when contended), and its inline parts carry ThreadSanitizer annotations.
     mutable QMutex m_mutex;
-    std::vector<InEvent> m_inbox;
-    qint64 m_inboxBytes = 0;
+    std::vector<InEvent> m_inbox;   // its undelivered payload bytes: counters.inboundQueued (under the lock)
     QObject *m_target = nullptr;
     std::vector<OutCommand> m_outbox;
 };

@@ -32,12 +32,12 @@ qint64 Peer::steadyMicroseconds()
 Peer::Peer(Worker &worker, int fd, std::unique_ptr<Transport> tls, std::shared_ptr<const EngineConfig> config,
            const SocketAddress &peer, const SocketAddress &local)
     : m_worker(worker)
-    , m_config(std::move(config))
+    , m_config(config.get())
     , m_channel(std::make_shared<Channel>())
     , m_tls(std::move(tls))
     , m_plain(m_tls ? -1 : fd)
     // aliasing pointer: every peer shares its snapshot's connection settings, no per-peer copy
-    , m_core(std::shared_ptr<const protocol::ConnectionConfig>(m_config, &m_config->connection))
+    , m_core(std::shared_ptr<const protocol::ConnectionConfig>(std::move(config), &m_config->connection))
 {
     m_channel->info.peer = peer;
     m_channel->info.local = local;
@@ -409,9 +409,7 @@ void Peer::onTimer()
         }
         if (m_config->keepAliveMs > 0 && now >= std::max(m_lastActivity, m_lastKeepAlive) + m_config->keepAliveMs) {
             if (m_core.sendPing()) {
-                m_pings.push_back({std::string(), steadyMicroseconds(), true});
-                if (m_pings.size() > 32)
-                    m_pings.erase(m_pings.begin());
+                rememberPing({std::string(), steadyMicroseconds(), true});
                 collectOutput(false);
                 flush();
             }

@@ -90,6 +90,7 @@ private:
     Transport &transport() { return m_tls ? *m_tls : static_cast<Transport &>(m_plain); }
     const Transport &transport() const { return m_tls ? *m_tls : static_cast<const Transport &>(m_plain); }
     qint64 translate();
+    void rememberPing(PendingPing ping);
     void onPong(std::string &payload);
     void collectOutput(bool accounted);
     void sendData(OutCommand &command);
@@ -108,7 +109,9 @@ private:
     QString connectionLostText(QAbstractSocket::SocketError error) const;
 
     Worker &m_worker;
-    std::shared_ptr<const EngineConfig> m_config;   // before m_core, which shares its connection settings
+    /// The engine's settings snapshot. Not a shared_ptr of its own: m_core holds an aliasing one to the
+    /// same snapshot (its connection settings), which keeps all of it alive as long as this Peer.
+    const EngineConfig *m_config;
     /// Made with the Peer, so the addresses live once (in its ConnectionInfo); handed to the owner's
     /// thread only once the handshake is accepted (m_opened).
     std::shared_ptr<Channel> m_channel;
@@ -116,7 +119,10 @@ private:
     PlainTransport m_plain;             // plain only (fd -1 on a TLS connection)
     protocol::ServerConnection m_core;
     OutQueue m_out;
-    std::vector<PendingPing> m_pings;
+    /// Pings awaiting their pong (at most 32): allocated by a ping, freed when the last one is
+    /// answered, so an idle connection (keepalive or not) pays 8 bytes here, not a vector and its
+    /// capacity.
+    std::unique_ptr<std::vector<PendingPing>> m_pings;
     qint64 m_lastActivity = 0;
     qint64 m_lastKeepAlive = 0;
     qint64 m_deadline = 0;        // handshake deadline (Transport/handshake) or linger deadline

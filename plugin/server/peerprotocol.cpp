@@ -221,17 +221,30 @@ qint64 Peer::translate()
     return bytes;
 }
 
+void Peer::rememberPing(PendingPing ping)
+{
+    if (!m_pings)
+        m_pings = std::make_unique<std::vector<PendingPing>>();
+    m_pings->push_back(std::move(ping));
+    if (m_pings->size() > 32)
+        m_pings->erase(m_pings->begin());
+}
+
 void Peer::onPong(std::string &payload)
 {
     const qint64 nowUs = steadyMicroseconds();
-    auto it = std::find_if(m_pings.begin(), m_pings.end(),
+    std::vector<PendingPing> none;
+    std::vector<PendingPing> &pings = m_pings ? *m_pings : none;
+    auto it = std::find_if(pings.begin(), pings.end(),
                            [&](const PendingPing &ping) { return ping.payload == payload; });
     qint64 elapsedUs = 0;
     bool internal = false;
-    if (it != m_pings.end()) {
+    if (it != pings.end()) {
         elapsedUs = nowUs - it->stampUs;
         internal = it->internal;
-        m_pings.erase(m_pings.begin(), it + 1);
+        pings.erase(pings.begin(), it + 1);
+        if (pings.empty())
+            m_pings.reset();   // at rest again: a keepalive round trip leaves nothing allocated
         if (m_opened)
             m_channel->counters.roundTripTimeUs.store(elapsedUs, std::memory_order_relaxed);
     }
@@ -271,9 +284,7 @@ void Peer::onCommands()
             break;
         case OutCommand::Kind::Ping:
             if (m_core.sendPing(std::string_view(command.data.constData(), std::size_t(command.data.size())))) {
-                m_pings.push_back({command.data.left(125).toStdString(), command.stampUs, false});
-                if (m_pings.size() > 32)
-                    m_pings.erase(m_pings.begin());
+                rememberPing({command.data.left(125).toStdString(), command.stampUs, false});
                 collectOutput(false);
             }
             break;

@@ -447,6 +447,7 @@ void Worker::runTimers()
         peer->timerWhen = std::numeric_limits<qint64>::max();
         peer->onTimer();
     }
+    m_timers.shrinkIfSparse();
 }
 
 void Worker::flushPosts()
