@@ -4,7 +4,7 @@
 // Prints sizeof() of every per-connection engine object, then runs a qws::WebSocketServer in this process,
 // opens N plain connections to it from a client thread (raw sockets, no heap use on the client side), and
 // reports the heap bytes in use (mallinfo2().uordblks, all arenas) and RSS per connection at each stage:
-//   open     the engine side (Peer, transport, core, Channel) plus the WebSocket the server made
+//   open     the engine side (Peer with its transport and core, Channel) plus the WebSocket the server made
 //   taken    after nextPendingConnection() took every socket
 //   echoing  after the three connect() calls the echo server makes per socket (application cost)
 // Usage: qws_memprobe [connections=4000] [engine threads=1]
@@ -135,17 +135,17 @@ int main(int argc, char *argv[])
         else
             std::printf("| %s | %zu | %zu |\n", name, size, chunk(size));
     };
-    row("qws::Peer", sizeof(qws::Peer));
-    row("qws::PlainTransport", sizeof(qws::PlainTransport));
-    row("protocol::ServerConnection", sizeof(qws::protocol::ServerConnection));
-    row("protocol::MessageAssembler (while data flows)", sizeof(qws::protocol::MessageAssembler));
+    row("qws::Peer (one block: transport and core inside)", sizeof(qws::Peer));
+    row("  of which qws::PlainTransport", sizeof(qws::PlainTransport));
+    row("  of which protocol::ServerConnection", sizeof(qws::protocol::ServerConnection));
     row("  of which protocol::ClosingHandshake", sizeof(qws::protocol::ClosingHandshake));
+    row("  of which qws::OutQueue", sizeof(qws::OutQueue));
+    row("protocol::MessageAssembler (while data flows)", sizeof(qws::protocol::MessageAssembler));
     row("qws::Channel (make_shared adds 16)", sizeof(qws::Channel) + 16);
     row("  of which ConnectionInfo", sizeof(qws::ConnectionInfo));
     row("  of which ConnectionCounters", sizeof(qws::ConnectionCounters));
     row("qws::WebSocket (QObject)", sizeof(qws::WebSocket));
     row("qws::WebSocketPrivate", sizeof(qws::WebSocketPrivate));
-    row("qws::OutQueue (inside Peer)", sizeof(qws::OutQueue));
 
     qws::WebSocketServer server(QStringLiteral("memprobe"), qws::WebSocketServer::NonSecureMode);
     server.setWorkerThreadCount(threads);

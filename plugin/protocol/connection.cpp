@@ -25,6 +25,7 @@ struct ServerConnection::HandshakeState {
     explicit HandshakeState(const HandshakeLimits &limits) : parser(limits) {}
     RequestParser parser;
     Request request;
+    std::string subprotocol;    // negotiated by accept()
     std::string pendingInput;   // bytes after the request, before accept()
 };
 
@@ -64,6 +65,18 @@ const Request &ServerConnection::request() const noexcept
 {
     static const Request empty;
     return m_handshake ? m_handshake->request : empty;
+}
+
+const std::string &ServerConnection::subprotocol() const noexcept
+{
+    static const std::string empty;
+    return m_handshake ? m_handshake->subprotocol : empty;
+}
+
+const std::string &ServerConnection::closeReason() const noexcept
+{
+    static const std::string empty;
+    return m_closeReason ? *m_closeReason : empty;
 }
 
 void ServerConnection::releaseHandshake() noexcept
@@ -137,7 +150,7 @@ void ServerConnection::accept()
     const Request &request = m_handshake->request;
     // §4.2.2 item 5.4: at most one subprotocol, the first of ours the client offered.
     if (auto chosen = selectSubprotocol(m_config->subprotocols, request.subprotocols))
-        m_subprotocol = std::move(*chosen);
+        m_handshake->subprotocol = std::move(*chosen);
 
     std::string extensions;
     if (m_config->deflate.enabled) {
@@ -149,7 +162,7 @@ void ServerConnection::accept()
 
     AcceptResponse response;
     response.key = request.key;
-    response.subprotocol = m_subprotocol;
+    response.subprotocol = m_handshake->subprotocol;
     response.extensions = extensions;
     response.serverName = m_config->serverName;
     m_output += buildAcceptResponse(response);
@@ -203,7 +216,7 @@ void ServerConnection::handleEvents(std::size_t firstNew)
                 queueFrame(Opcode::Pong, false, asBytes(ping->payload));
         } else if (const Close *close = std::get_if<Close>(&event)) {
             m_closeCode = close->code;
-            m_closeReason = close->reason;
+            m_closeReason = std::make_unique<std::string>(close->reason);
             if (m_closing.onReceive() && m_closing.onSend()) {
                 // §5.5.1: echo the status code; a close without one (1005) is answered without one.
                 const std::string payload = makeClosePayload(close->code, {});
@@ -226,9 +239,9 @@ void ServerConnection::fail(Error error)
     // §7.1.7: send a close frame (unless one was already sent), then read nothing more.
     m_error = error;
     m_closeCode = closeCodeFor(error);
-    m_closeReason = std::string(describe(error));
+    m_closeReason = std::make_unique<std::string>(describe(error));
     if (m_closing.onSend()) {
-        const std::string payload = makeClosePayload(m_closeCode, m_closeReason);
+        const std::string payload = makeClosePayload(m_closeCode, *m_closeReason);
         queueFrame(Opcode::Close, false, asBytes(payload));
     }
     m_closing.onFail();

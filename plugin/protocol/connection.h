@@ -77,8 +77,9 @@ public:
     /// queues the HTTP response and moves to Closed. Only in Handshake/AwaitingDecision.
     void reject(Error error, std::string_view reason = {});
 
-    /// Negotiated values (valid once Open).
-    const std::string &subprotocol() const noexcept { return m_subprotocol; }
+    /// Negotiated values (valid once Open). The subprotocol is part of the handshake state: valid
+    /// until releaseHandshake(), empty afterwards (copy it first, as for request()).
+    const std::string &subprotocol() const noexcept;
     std::optional<DeflateParams> deflateParams() const;
     bool isCompressed() const noexcept { return m_compression != nullptr; }
 
@@ -101,7 +102,7 @@ public:
 
     /// Why the connection ended: the close code sent/received, or 1006 when TCP dropped without one.
     std::uint16_t closeCode() const noexcept { return m_closeCode; }
-    const std::string &closeReason() const noexcept { return m_closeReason; }
+    const std::string &closeReason() const noexcept;
     Error error() const noexcept { return m_error; }
 
 private:
@@ -111,7 +112,7 @@ private:
     void queueFrame(Opcode opcode, bool rsv1, std::span<const std::byte> payload);
     bool sendData(Opcode opcode, std::span<const std::byte> payload);
 
-    struct HandshakeState;   // parser, request, bytes after the request: only until releaseHandshake()
+    struct HandshakeState;   // parser, request, subprotocol, bytes after the request: until releaseHandshake()
     struct Compression;      // negotiated parameters, zlib streams, scratch: only when negotiated
 
     // Idle connections are many: what only some phases need lives behind a pointer, allocated when
@@ -122,8 +123,7 @@ private:
     std::unique_ptr<Compression> m_compression;
     std::string m_output;
     std::vector<Event> m_events;
-    std::string m_subprotocol;
-    std::string m_closeReason;
+    std::unique_ptr<std::string> m_closeReason;         // null until a close (an open connection has none)
     std::uint16_t m_closeCode = 1006;
     State m_state = State::Handshake;
     ClosingHandshake m_closing;

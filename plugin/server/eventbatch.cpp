@@ -15,6 +15,8 @@
 #include <algorithm>
 #include <cstring>
 #include <iterator>
+#include <optional>
+#include <utility>
 
 namespace qws {
 
@@ -130,29 +132,64 @@ QHostAddress SocketAddress::toHostAddress() const
     return QHostAddress();
 }
 
-QByteArray ConnectionInfo::field(Field which) const
+namespace {
+
+/// The `index`th NUL-terminated string of `block` and the offset after it; {-1, -1} past the end.
+std::pair<qsizetype, qsizetype> nthString(QByteArrayView block, int index)
 {
     qsizetype start = 0;
-    for (int i = 0; i < which; ++i) {
-        const qsizetype end = request.indexOf('\0', start);
+    for (int i = 0;; ++i) {
+        const qsizetype end = block.indexOf('\0', start);
         if (end < 0)
-            return QByteArray();
+            return {-1, -1};
+        if (i == index)
+            return {start, end};
         start = end + 1;
     }
-    const qsizetype end = request.indexOf('\0', start);
-    return end < 0 ? QByteArray() : request.mid(start, end - start);
+}
+
+/// The value of the first header named `name` (ASCII, any case) in a "name\0value\0" block.
+std::optional<QByteArrayView> findHeader(QByteArrayView block, QByteArrayView name)
+{
+    qsizetype position = 0;
+    while (position < block.size()) {
+        const qsizetype nameEnd = block.indexOf('\0', position);
+        const qsizetype valueEnd = nameEnd < 0 ? -1 : block.indexOf('\0', nameEnd + 1);
+        if (valueEnd < 0)
+            break;
+        if (block.sliced(position, nameEnd - position).compare(name, Qt::CaseInsensitive) == 0)
+            return block.sliced(nameEnd + 1, valueEnd - nameEnd - 1);
+        position = valueEnd + 1;
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
+QByteArray ConnectionInfo::field(Field which) const
+{
+    const QByteArrayView block(request.get(), qsizetype(requestSize));
+    switch (which) {
+    case Target:
+    case Subprotocol: {
+        const auto [start, end] = nthString(block, which == Target ? 0 : 1);
+        return start < 0 ? QByteArray() : block.sliced(start, end - start).toByteArray();
+    }
+    case Host:   // exactly one Host header (the parser refuses none or two)
+        return findHeader(headerBlock(), "Host").value_or(QByteArrayView()).toByteArray();
+    case Origin:   // as the parser chose it: the first Origin, else the first Sec-WebSocket-Origin
+        if (const auto origin = findHeader(headerBlock(), "Origin"))
+            return origin->toByteArray();
+        return findHeader(headerBlock(), "Sec-WebSocket-Origin").value_or(QByteArrayView()).toByteArray();
+    }
+    return QByteArray();
 }
 
 QByteArrayView ConnectionInfo::headerBlock() const
 {
-    qsizetype start = 0;
-    for (int i = 0; i < FieldCount; ++i) {
-        const qsizetype end = request.indexOf('\0', start);
-        if (end < 0)
-            return QByteArrayView();
-        start = end + 1;
-    }
-    return QByteArrayView(request).sliced(start);
+    const QByteArrayView block(request.get(), qsizetype(requestSize));
+    const auto [start, end] = nthString(block, 1);   // after the subprotocol
+    return start < 0 ? QByteArrayView() : block.sliced(end + 1);
 }
 
 QEvent::Type Channel::batchEventType()
@@ -171,12 +208,12 @@ bool Channel::deliver(std::vector<InEvent> &events, qint64 bytes, bool &queuePos
     else
         std::move(events.begin(), events.end(), std::back_inserter(m_inbox));
     events.clear();
-    m_inboxBytes += bytes;
-    counters.inboundQueued.store(m_inboxBytes, std::memory_order_relaxed);
+    const qint64 queued = counters.inboundQueued.load(std::memory_order_relaxed) + bytes;
+    counters.inboundQueued.store(queued, std::memory_order_relaxed);
     queuePost = !m_postQueued && !m_posted && m_claimed && m_target;
     if (queuePost)
         m_postQueued = true;
-    if (m_inboxBytes > maxInboundQueue) {
+    if (queued > maxInboundQueue) {
         if (!m_readBlocked)
             counters.readPauses.fetch_add(1, std::memory_order_relaxed);
         m_readBlocked = true;
@@ -194,7 +231,6 @@ void Channel::finish(InEvent disconnected, bool &queuePost)
     m_outbox.clear();
     m_queuedForWorker = false;
     counters.outboundQueued.store(0, std::memory_order_relaxed);
-    counters.inboundQueued.store(m_inboxBytes, std::memory_order_relaxed);
     queuePost = !m_postQueued && !m_posted && m_claimed && m_target;
     if (queuePost)
         m_postQueued = true;
@@ -212,7 +248,7 @@ void Channel::flushPost(std::vector<std::shared_ptr<Channel>> &round)
 {
     std::lock_guard lock(m_mutex);
     m_postQueued = false;
-    if (!m_roundThread) {
+    if (!m_inRound) {
         postLocked();
         return;
     }
@@ -293,12 +329,12 @@ void Channel::endOwnerBatch()
 
 // ---- owner side ----------------------------------------------------------------------------------
 
-void Channel::setTarget(QObject *target, bool claimed, QThread *roundThread)
+void Channel::setTarget(QObject *target, bool claimed, bool inRound)
 {
     std::lock_guard lock(m_mutex);
     m_target = target;
     m_claimed = claimed;
-    m_roundThread = target ? roundThread : nullptr;
+    m_inRound = target && inRound;
     if (!target)
         m_posted = false;   // Qt drops the posted events of a deleted object
     postLocked();
@@ -307,7 +343,7 @@ void Channel::setTarget(QObject *target, bool claimed, QThread *roundThread)
 void Channel::leaveRound()
 {
     std::lock_guard lock(m_mutex);
-    m_roundThread = nullptr;
+    m_inRound = false;
 }
 
 QObject *Channel::takeRoundTurn()
@@ -315,9 +351,12 @@ QObject *Channel::takeRoundTurn()
     std::lock_guard lock(m_mutex);
     if (!m_posted || !m_target)
         return nullptr;
-    if (m_roundThread != QThread::currentThread()) {
-        // The socket moved to another thread (or the server did) after the engine put it in the round:
-        // its batch goes to it the usual way; the batch stays outstanding (m_posted).
+    // While m_inRound holds, the target has not moved since it was made (moveToThread() sends
+    // ThreadChange, which clears the flag under this lock, before it changes the object's thread), so
+    // reading its thread here races with nothing. The round may still arrive elsewhere: the server
+    // itself moved to another thread.
+    if (!m_inRound || m_target->thread() != QThread::currentThread()) {
+        // Its batch goes to it the usual way; it stays outstanding (m_posted).
         postEventLocked();
         return nullptr;
     }
@@ -335,7 +374,6 @@ std::vector<InEvent> Channel::takeEvents()
 {
     std::lock_guard lock(m_mutex);
     m_posted = false;
-    m_inboxBytes = 0;
     counters.inboundQueued.store(0, std::memory_order_relaxed);
     if (m_readBlocked) {
         m_readBlocked = false;
@@ -355,7 +393,6 @@ bool Channel::takeSlice(std::vector<InEvent> &out, std::size_t max)
         // The common case (a small batch): hand the whole vector over, no copy, no allocation.
         std::swap(out, m_inbox);
         m_inbox.clear();
-        m_inboxBytes = 0;
         counters.inboundQueued.store(0, std::memory_order_relaxed);
         if (m_readBlocked) {
             m_readBlocked = false;
@@ -367,13 +404,15 @@ bool Channel::takeSlice(std::vector<InEvent> &out, std::size_t max)
     const std::size_t count = std::min(max, m_inbox.size() - m_inboxHead);
     const auto first = m_inbox.begin() + std::ptrdiff_t(m_inboxHead);
     std::move(first, first + std::ptrdiff_t(count), std::back_inserter(out));
+    qint64 queued = counters.inboundQueued.load(std::memory_order_relaxed);
     for (const InEvent &event : out) {
         if (event.kind == InEvent::Kind::Text || event.kind == InEvent::Kind::Binary)
-            m_inboxBytes -= event.number;
+            queued -= event.number;
     }
-    releaseLocked(count);
-    counters.inboundQueued.store(m_inboxBytes, std::memory_order_relaxed);
-    if (m_readBlocked && m_inboxBytes <= maxInboundQueue / 2) {
+    if (releaseLocked(count))
+        queued = 0;   // everything counted was taken (only messages count)
+    counters.inboundQueued.store(queued, std::memory_order_relaxed);
+    if (m_readBlocked && queued <= maxInboundQueue / 2) {
         m_readBlocked = false;
         wakeWorkerLocked();
     }
@@ -383,19 +422,21 @@ bool Channel::takeSlice(std::vector<InEvent> &out, std::size_t max)
     return false;
 }
 
-void Channel::releaseLocked(std::size_t count)
+bool Channel::releaseLocked(std::size_t count)
 {
-    m_inboxHead += count;
+    m_inboxHead += std::uint32_t(count);
     if (m_inboxHead >= m_inbox.size()) {
         m_inbox.clear();   // only moved-from shells are left
         m_inboxHead = 0;
-        m_inboxBytes = 0;  // everything counted was taken (only messages count)
-    } else if (m_inboxHead >= 1024 && m_inboxHead * 2 >= m_inbox.size()) {
+        return true;
+    }
+    if (m_inboxHead >= 1024 && m_inboxHead * 2 >= m_inbox.size()) {
         // The engine may append as fast as the owner takes: drop the taken shells now and then so
         // the inbox does not grow while it never quite empties (amortised O(1) per event).
         m_inbox.erase(m_inbox.begin(), m_inbox.begin() + std::ptrdiff_t(m_inboxHead));
         m_inboxHead = 0;
     }
+    return false;
 }
 
 void Channel::repost()
@@ -453,7 +494,7 @@ bool Channel::isFinished() const
 qint64 Channel::undeliveredBytes() const
 {
     std::lock_guard lock(m_mutex);
-    return m_inboxBytes;
+    return counters.inboundQueued.load(std::memory_order_relaxed);
 }
 
 } // namespace qws

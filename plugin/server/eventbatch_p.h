@@ -11,6 +11,7 @@
 #include <QtCore/QByteArray>
 #include <QtCore/QByteArrayView>
 #include <QtCore/QEvent>
+#include <QtCore/QMutex>
 #include <QtCore/QString>
 #include <QtNetwork/QAbstractSocket>
 #include <QtNetwork/QHostAddress>
@@ -103,17 +104,18 @@ struct OutCommand {
 /// read-only afterwards (so any thread may read it without locking).
 struct ConnectionInfo {
     quint64 id = 0;
+    /// What the handshake said, in one heap block read lazily (an idle connection pays one block, not
+    /// one per field, and no QByteArray header): "target\0subprotocol\0", then "name\0value\0" pairs
+    /// in arrival order. target is the request-target as sent ("/chat?room=1"), subprotocol the
+    /// negotiated one (may be empty). Host and Origin are not stored twice: field() finds them among
+    /// the headers as the handshake parser did. Built by Peer::openChannel().
+    std::unique_ptr<char[]> request;
     SocketAddress peer;
     SocketAddress local;
+    quint32 requestSize = 0;
     bool secure = false;
     bool compressed = false;
-    /// What the handshake said, in one heap block read lazily (an idle connection pays one block, not
-    /// one per field): "target\0host\0origin\0subprotocol\0", then "name\0value\0" pairs in arrival
-    /// order. target is the request-target as sent ("/chat?room=1"), host the Host header's value,
-    /// origin the Origin (or Sec-WebSocket-Origin) header's, subprotocol the negotiated one; each may
-    /// be empty. Built by Peer::makeChannel().
-    QByteArray request;
-    enum Field { Target, Host, Origin, Subprotocol, FieldCount };
+    enum Field { Target, Host, Origin, Subprotocol };
 
     QByteArray field(Field which) const;
     /// The "name\0value\0" pairs (a view into `request`).
@@ -136,17 +138,14 @@ public:
     static QEvent::Type batchEventType();
 
     // ---- immutable once published -----------------------------------------------------------
+    // One Channel per connection: data members go 8-byte ones first, then the small ones together
+    // (outboundPolicy, the two atomic flags, the private flags), so no padding is paid per connection.
     ConnectionInfo info;
     qint64 maxInboundQueue = defaults::kMaxInboundQueue;
     qint64 maxOutboundQueue = defaults::kMaxOutboundQueue;
-    OutboundPolicy outboundPolicy = OutboundPolicy::CloseConnection;
 
     // ---- lock-free, any thread --------------------------------------------------------------
     ConnectionCounters counters;   ///< counters.outboundQueued is WebSocket::bytesToWrite()
-    std::atomic<bool> wantBytesWritten{false};
-    /// WebSocket::pauseReading(): the engine checks it before every read, so it holds from the
-    /// moment pauseReading() returns.
-    std::atomic<bool> userPaused{false};
 
     // ---- engine side ------------------------------------------------------------------------
     /// Appends `events` (moved out) worth `bytes` of payload. Returns true when the inbound queue is
@@ -167,10 +166,10 @@ public:
 
     // ---- owner side -------------------------------------------------------------------------
     /// Sets (or clears, with nullptr) the object batch events go to. Clearing it under the lock
-    /// guarantees the engine never posts to a deleted object. `roundThread`: the thread of the server
-    /// that made the target, when the target lives there too (its batches then travel in the server's
-    /// round event); nullptr: always a batch event of its own.
-    void setTarget(QObject *target, bool claimed, QThread *roundThread = nullptr);
+    /// guarantees the engine never posts to a deleted object. `inRound`: the target was made on its
+    /// server's thread (its batches then travel in the server's round event); false: always a batch
+    /// event of its own.
+    void setTarget(QObject *target, bool claimed, bool inRound = false);
     /// The target is moving to another thread (QEvent::ThreadChange, on its old thread): from now on
     /// it gets batch events of its own.
     void leaveRound();
@@ -213,25 +212,38 @@ public:
     Worker *worker = nullptr;      ///< guarded by mutex for readers on other threads
     void *peer = nullptr;          ///< the worker's Peer; only the worker thread touches it
 
+    // ---- the small members (see above), public then private ---------------------------------
+    OutboundPolicy outboundPolicy = OutboundPolicy::CloseConnection;   ///< immutable once published
+    std::atomic<bool> wantBytesWritten{false};                         ///< lock-free, any thread
+    /// WebSocket::pauseReading(): the engine checks it before every read, so it holds from the
+    /// moment pauseReading() returns. Lock-free, any thread.
+    std::atomic<bool> userPaused{false};
+
 private:
     void postLocked();
     void postEventLocked();
     void wakeWorkerLocked();
+    /// Drops `count` taken events from the front; true when the inbox is now empty.
+    bool releaseLocked(std::size_t count);
 
-    mutable std::mutex m_mutex;
-    void releaseLocked(std::size_t count);
-
-    std::vector<InEvent> m_inbox;
-    std::size_t m_inboxHead = 0;      // m_inbox[0, head) were taken by takeSlice()
-    qint64 m_inboxBytes = 0;
+    // The flags, one bit each (all read and written under m_mutex only, so sharing a byte is safe).
+    bool m_claimed : 1 = false;
+    bool m_posted : 1 = false;
+    bool m_postQueued : 1 = false;
+    bool m_readBlocked : 1 = false;
+    bool m_finished : 1 = false;
+    bool m_queuedForWorker : 1 = false;
+    /// The target lives on the thread of the server that made it (its batches travel in the server's
+    /// round event) and has not moved since: cleared by leaveRound() (QEvent::ThreadChange).
+    bool m_inRound : 1 = false;
+    /// m_inbox[0, head) were taken by takeSlice(); 32 bits (4 G undelivered events would be
+    /// hundreds of GB) so it packs with the flags.
+    std::uint32_t m_inboxHead = 0;
+    /// A QMutex is 8 bytes, a std::mutex 40; uncontended it is one compare-and-swap each way (a futex
+    /// on Linux when contended), and its inline parts carry ThreadSanitizer annotations.
+    mutable QMutex m_mutex;
+    std::vector<InEvent> m_inbox;   // its undelivered payload bytes: counters.inboundQueued (under the lock)
     QObject *m_target = nullptr;
-    QThread *m_roundThread = nullptr;
-    bool m_claimed = false;
-    bool m_posted = false;
-    bool m_postQueued = false;
-    bool m_readBlocked = false;
-    bool m_finished = false;
-    bool m_queuedForWorker = false;   // with the other flags: one Channel per connection, no padding
     std::vector<OutCommand> m_outbox;
 };
 

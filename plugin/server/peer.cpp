@@ -29,24 +29,25 @@ qint64 Peer::steadyMicroseconds()
     return duration_cast<microseconds>(steady_clock::now().time_since_epoch()).count();
 }
 
-Peer::Peer(Worker &worker, std::unique_ptr<Transport> transport, std::shared_ptr<const EngineConfig> config,
+Peer::Peer(Worker &worker, int fd, std::unique_ptr<Transport> tls, std::shared_ptr<const EngineConfig> config,
            const SocketAddress &peer, const SocketAddress &local)
     : m_worker(worker)
-    , m_transport(std::move(transport))
-    , m_config(std::move(config))
-    , m_core(std::make_unique<protocol::ServerConnection>(
-          // aliasing pointer: every peer shares its snapshot's connection settings, no per-peer copy
-          std::shared_ptr<const protocol::ConnectionConfig>(m_config, &m_config->connection)))
-    , m_peerAddress(peer)
-    , m_localAddress(local)
+    , m_config(config.get())
+    , m_channel(std::make_shared<Channel>())
+    , m_tls(std::move(tls))
+    , m_plain(m_tls ? -1 : fd)
+    // aliasing pointer: every peer shares its snapshot's connection settings, no per-peer copy
+    , m_core(std::shared_ptr<const protocol::ConnectionConfig>(std::move(config), &m_config->connection))
 {
+    m_channel->info.peer = peer;
+    m_channel->info.local = local;
 }
 
 Peer::~Peer() = default;
 
 int Peer::fd() const
 {
-    return m_transport ? m_transport->fd() : -1;
+    return transport().fd();
 }
 
 void Peer::start(const QByteArray &initialBytes)
@@ -107,7 +108,7 @@ void Peer::driveTransport()
 {
     if (m_phase != Phase::Transport)
         return;
-    const Transport::Status status = m_transport->handshake();
+    const Transport::Status status = transport().handshake();
     switch (status) {
     case Transport::Status::Ok:
         m_phase = Phase::Active;
@@ -123,11 +124,11 @@ void Peer::driveTransport()
         break;
     case Transport::Status::Closed:
     case Transport::Status::Failed:
-        m_worker.host().tlsHandshakeFailed(m_transport->errorString());
+        m_worker.host().tlsHandshakeFailed(transport().errorString());
         if (claimFailureReport()) {
-            const bool lost = status == Transport::Status::Closed || m_transport->failedByPeer();
+            const bool lost = status == Transport::Status::Closed || transport().failedByPeer();
             reportFailure(lost ? WebSocketServer::HandshakeFailure::ConnectionLost
-                               : WebSocketServer::HandshakeFailure::TlsFailed, m_transport->errorString());
+                               : WebSocketServer::HandshakeFailure::TlsFailed, transport().errorString());
         }
         die();
         break;
@@ -138,9 +139,9 @@ bool Peer::mayRead() const
 {
     switch (m_phase) {
     case Phase::Active:
-        if (m_inboundBlocked || m_core->state() == protocol::ServerConnection::State::Closed)
+        if (m_inboundBlocked || m_core.state() == protocol::ServerConnection::State::Closed)
             return false;
-        return !m_channel || !m_channel->userPaused.load(std::memory_order_acquire);
+        return !m_channel->userPaused.load(std::memory_order_acquire);
     case Phase::Linger:
         return true;
     default:
@@ -158,7 +159,7 @@ void Peer::readSome()
             return;
         }
         std::size_t count = 0;
-        switch (m_transport->read(buffer, Worker::kReadBufferSize, count)) {
+        switch (transport().read(buffer, Worker::kReadBufferSize, count)) {
         case Transport::Status::Ok:
             budget -= std::min(budget, count);
             m_lastActivity = m_worker.now();
@@ -169,7 +170,7 @@ void Peer::readSome()
             // so the EAGAIN read that would follow is skipped: one system call per message burst. Not
             // once the peer hung up (its EOF may be queued behind the bytes just read, and no new edge
             // would report it), and not with TLS (a record boundary also ends a read).
-            if (count < Worker::kReadBufferSize && !m_hungUp && !m_transport->isEncrypted()) {
+            if (count < Worker::kReadBufferSize && !m_hungUp && !m_tls) {
                 m_readable = false;
                 return;
             }
@@ -188,7 +189,7 @@ void Peer::readSome()
                 die();
                 return;
             }
-            m_core->receiveEof();
+            m_core.receiveEof();
             afterCore();
             return;
         case Transport::Status::Failed:
@@ -200,7 +201,7 @@ void Peer::readSome()
 
 void Peer::feed(const char *data, std::size_t size)
 {
-    m_core->receive(asBytes(data, size));
+    m_core.receive(asBytes(data, size));
     afterCore();
 }
 
@@ -215,10 +216,10 @@ void Peer::flush()
         struct iovec iov[64];
         const int n = m_out.gather(iov, 64);
         std::size_t count = 0;
-        switch (m_transport->write(iov, n, count)) {
+        switch (transport().write(iov, n, count)) {
         case Transport::Status::Ok: {
             const std::size_t accounted = m_out.consume(count);
-            if (accounted && m_channel)
+            if (accounted)
                 m_channel->counters.outboundQueued.fetch_sub(qint64(accounted), std::memory_order_relaxed);
             written += count;
             break;
@@ -236,7 +237,7 @@ void Peer::flush()
             return;
         }
     }
-    if (written && m_channel && m_channel->wantBytesWritten.load(std::memory_order_relaxed)) {
+    if (written && m_opened && m_channel->wantBytesWritten.load(std::memory_order_relaxed)) {
         std::vector<InEvent> events(1);
         events.front().kind = InEvent::Kind::BytesWritten;
         events.front().number = qint64(written);
@@ -253,7 +254,7 @@ void Peer::flush()
 
 void Peer::maybeFinish()
 {
-    if (m_phase != Phase::Active || m_core->state() != protocol::ServerConnection::State::Closed)
+    if (m_phase != Phase::Active || m_core.state() != protocol::ServerConnection::State::Closed)
         return;
     if (m_peerEof) {
         die();
@@ -261,7 +262,7 @@ void Peer::maybeFinish()
     }
     // RFC 6455 §7.1.1: the server closes TCP first; shut our side down, then wait for the peer's FIN
     // (closing with unread input would send RST and could destroy our close frame in flight).
-    m_transport->shutdown();
+    transport().shutdown();
     m_phase = Phase::Linger;
     m_deadline = m_worker.now() + m_config->lingerMs;
     readSome();
@@ -269,10 +270,8 @@ void Peer::maybeFinish()
 
 QAbstractSocket::SocketError Peer::transportError() const
 {
-    if (auto *plain = dynamic_cast<PlainTransport *>(m_transport.get())) {
-        if (plain->lastErrno() == ECONNRESET || plain->lastErrno() == EPIPE)
-            return QAbstractSocket::RemoteHostClosedError;
-    }
+    if (!m_tls && (m_plain.lastErrno() == ECONNRESET || m_plain.lastErrno() == EPIPE))
+        return QAbstractSocket::RemoteHostClosedError;
     return QAbstractSocket::NetworkError;
 }
 
@@ -283,17 +282,17 @@ void Peer::die(QAbstractSocket::SocketError error)
     // Once the closing handshake is over (a close code was exchanged), how TCP ends — FIN, or a
     // peer that resets right after its close frame — is no error.
     const bool handshakeClosed = m_phase == Phase::Linger
-            || (m_core->state() == protocol::ServerConnection::State::Closed && m_core->closeCode() != 1006);
+            || (m_core.state() == protocol::ServerConnection::State::Closed && m_core.closeCode() != 1006);
     if (handshakeClosed)
         error = QAbstractSocket::UnknownSocketError;
-    if (!m_channel && claimFailureReport())   // the handshake had not completed; nothing said why yet
+    if (!m_opened && claimFailureReport())   // the handshake had not completed; nothing said why yet
         reportFailure(WebSocketServer::HandshakeFailure::ConnectionLost, connectionLostText(error));
     m_phase = Phase::Dead;
-    if (m_channel) {
+    if (m_opened) {
         InEvent last;
         last.kind = InEvent::Kind::Disconnected;
-        last.code = m_core->closeCode();
-        last.text = QString::fromStdString(m_core->closeReason());
+        last.code = m_core.closeCode();
+        last.text = QString::fromStdString(m_core.closeReason());
         if (error == QAbstractSocket::UnknownSocketError && m_peerEof && last.code == 1006)
             error = QAbstractSocket::RemoteHostClosedError;   // TCP ended without a closing handshake
         last.error = error;
@@ -320,7 +319,7 @@ qint64 Peer::nextDeadline() const
             when = m_deadline;
         break;
     case Phase::Active: {
-        const State state = m_core->state();
+        const State state = m_core.state();
         if (state == State::Handshake || state == State::AwaitingDecision) {
             if (m_deadline)
                 when = m_deadline;
@@ -399,11 +398,11 @@ void Peer::onTimer()
         }
         break;
     case Phase::Active: {
-        const State state = m_core->state();
+        const State state = m_core.state();
         if (state == State::Handshake || state == State::AwaitingDecision) {
             if (m_deadline && now >= m_deadline) {
                 qCDebug(lcServer) << "handshake timed out";
-                m_core->handshakeTimedOut();
+                m_core.handshakeTimedOut();
                 afterCore();
             }
             break;
@@ -416,17 +415,15 @@ void Peer::onTimer()
         if (state != State::Open)
             break;
         if (m_config->idleTimeoutMs > 0 && now - m_lastActivity >= m_config->idleTimeoutMs) {
-            m_core->close(1001, "idle timeout");
+            m_core.close(1001, "idle timeout");
             m_closeDeadline = now + m_config->closeTimeoutMs;
             collectOutput(false);
             flush();
             break;
         }
         if (m_config->keepAliveMs > 0 && now >= std::max(m_lastActivity, m_lastKeepAlive) + m_config->keepAliveMs) {
-            if (m_core->sendPing()) {
-                m_pings.push_back({std::string(), steadyMicroseconds(), true});
-                if (m_pings.size() > 32)
-                    m_pings.erase(m_pings.begin());
+            if (m_core.sendPing()) {
+                rememberPing({std::string(), steadyMicroseconds(), true});
                 collectOutput(false);
                 flush();
             }
@@ -454,15 +451,15 @@ void Peer::shutdownGracefully()
     }
     if (m_phase != Phase::Active)
         return;
-    const State state = m_core->state();
+    const State state = m_core.state();
     if (state == State::Handshake || state == State::AwaitingDecision) {
         if (claimFailureReport())
             reportFailure(WebSocketServer::HandshakeFailure::ConnectionLost,
                           QStringLiteral("the server closed during the opening handshake (HTTP 503 sent)"));
-        m_core->reject(protocol::Error::HandshakeServerFull, "server is shutting down");
+        m_core.reject(protocol::Error::HandshakeServerFull, "server is shutting down");
         afterCore();
     } else if (state == State::Open) {
-        m_core->close(1001, "server closed");
+        m_core.close(1001, "server closed");
         m_closeDeadline = m_worker.now() + m_config->closeTimeoutMs;
         collectOutput(false);
         flush();
@@ -473,8 +470,8 @@ void Peer::shutdownGracefully()
 void Peer::abortNow()
 {
     m_failureReported = true;   // the server is being destroyed: nobody is left to tell
-    if (m_phase == Phase::Active && m_core->state() == protocol::ServerConnection::State::Open) {
-        m_core->close(1001, "server closed");
+    if (m_phase == Phase::Active && m_core.state() == protocol::ServerConnection::State::Open) {
+        m_core.close(1001, "server closed");
         collectOutput(false);
         m_writable = true;
         flush();   // one attempt; whatever the kernel takes

@@ -6,6 +6,7 @@
 
 #include "eventbatch_p.h"
 #include "outqueue_p.h"
+#include "plaintransport_p.h"
 
 #include <protocol/connection.h>
 
@@ -26,10 +27,16 @@ struct EngineConfig;
 
 /// Lives on one worker thread, which alone touches it. Never deletes itself: die() hands it to
 /// Worker::retire(), which frees it after the current loop iteration.
+///
+/// One heap block per connection on the engine side besides the Channel: the protocol core and, on a
+/// plain connection, the TCP transport are members, not blocks of their own (an idle connection pays
+/// for every block's malloc header and rounding). A TLS connection's transport is its own object.
 class Peer
 {
 public:
-    Peer(Worker &worker, std::unique_ptr<Transport> transport, std::shared_ptr<const EngineConfig> config,
+    /// `tls` null: a plain connection on `fd` (the Peer closes it); otherwise the TLS transport,
+    /// which owns `fd`. The addresses go straight into the Channel's ConnectionInfo (kept once).
+    Peer(Worker &worker, int fd, std::unique_ptr<Transport> tls, std::shared_ptr<const EngineConfig> config,
          const SocketAddress &peer, const SocketAddress &local);
     ~Peer();
     Peer(const Peer &) = delete;
@@ -79,8 +86,11 @@ private:
     void feed(const char *data, std::size_t size);
     void afterCore();
     void decide();
-    void makeChannel();
+    void openChannel();
+    Transport &transport() { return m_tls ? *m_tls : static_cast<Transport &>(m_plain); }
+    const Transport &transport() const { return m_tls ? *m_tls : static_cast<const Transport &>(m_plain); }
     qint64 translate();
+    void rememberPing(PendingPing ping);
     void onPong(std::string &payload);
     void collectOutput(bool accounted);
     void sendData(OutCommand &command);
@@ -99,20 +109,26 @@ private:
     QString connectionLostText(QAbstractSocket::SocketError error) const;
 
     Worker &m_worker;
-    std::unique_ptr<Transport> m_transport;
-    std::shared_ptr<const EngineConfig> m_config;
-    std::unique_ptr<protocol::ServerConnection> m_core;
+    /// The engine's settings snapshot. Not a shared_ptr of its own: m_core holds an aliasing one to the
+    /// same snapshot (its connection settings), which keeps all of it alive as long as this Peer.
+    const EngineConfig *m_config;
+    /// Made with the Peer, so the addresses live once (in its ConnectionInfo); handed to the owner's
+    /// thread only once the handshake is accepted (m_opened).
     std::shared_ptr<Channel> m_channel;
+    std::unique_ptr<Transport> m_tls;   // TLS only
+    PlainTransport m_plain;             // plain only (fd -1 on a TLS connection)
+    protocol::ServerConnection m_core;
     OutQueue m_out;
-    std::vector<PendingPing> m_pings;
+    /// Pings awaiting their pong (at most 32): allocated by a ping, freed when the last one is
+    /// answered, so an idle connection (keepalive or not) pays 8 bytes here, not a vector and its
+    /// capacity.
+    std::unique_ptr<std::vector<PendingPing>> m_pings;
     qint64 m_lastActivity = 0;
     qint64 m_lastKeepAlive = 0;
     qint64 m_deadline = 0;        // handshake deadline (Transport/handshake) or linger deadline
     qint64 m_closeDeadline = 0;   // after our close frame: drop TCP if the peer does not answer
-    // Members are ordered by alignment (8, then 2, then 1 byte): one Peer per connection, so padding
-    // costs per connection.
-    SocketAddress m_peerAddress;
-    SocketAddress m_localAddress;
+    // Members are ordered by alignment (8, then 1 byte): one Peer per connection, so padding costs
+    // per connection.
 public:
     bool readyQueued = false;   // worker bookkeeping
 private:
@@ -126,6 +142,7 @@ private:
     bool m_hungUp = false;            // Poller::HangUp seen: read on to EAGAIN or EOF (readSome())
     std::uint8_t m_interest = 0;   // level-triggered poller: what the fd is polled for now
     bool m_failureReported = false;   // handshake failure claimed (reported or nobody listening)
+    bool m_opened = false;            // the handshake was accepted: the owner has the Channel
 };
 
 } // namespace qws

@@ -32,14 +32,14 @@ std::span<const std::byte> asBytes(const char *data, std::size_t size)
 void Peer::afterCore()
 {
     using State = protocol::ServerConnection::State;
-    if (m_core->state() == State::AwaitingDecision)
+    if (m_core.state() == State::AwaitingDecision)
         decide();
-    const qint64 bytes = m_core->hasEvents() ? translate() : 0;
+    const qint64 bytes = m_core.hasEvents() ? translate() : 0;
     collectOutput(false);
     auto &events = m_worker.scratchEvents();
     if (!events.empty()) {
         bool queuePost = false;
-        if (m_channel && m_channel->deliver(events, bytes, queuePost)) {
+        if (m_opened && m_channel->deliver(events, bytes, queuePost)) {
             m_inboundBlocked = true;
             qCDebug(lcServer) << "connection" << m_channel->info.id << "reading paused: owner behind by"
                               << bytes << "+ bytes";
@@ -53,7 +53,7 @@ void Peer::afterCore()
 
 void Peer::decide()
 {
-    const protocol::Request &request = m_core->request();
+    const protocol::Request &request = m_core.request();
     WorkerHost &host = m_worker.host();
     using Failure = WebSocketServer::HandshakeFailure;
     if (!host.authorizeOrigin(QString::fromStdString(request.origin))) {
@@ -65,14 +65,14 @@ void Peer::decide()
                                   : QStringLiteral("origin \"%1\" refused (HTTP 403 sent)")
                                             .arg(QString::fromStdString(request.origin)));
         }
-        m_core->reject(protocol::Error::HandshakeOriginRefused);
+        m_core.reject(protocol::Error::HandshakeOriginRefused);
         return;
     }
     if (m_worker.shuttingDown()) {
         if (claimFailureReport())
             reportFailure(Failure::ConnectionLost,
                           QStringLiteral("the server closed during the opening handshake (HTTP 503 sent)"));
-        m_core->reject(protocol::Error::HandshakeServerFull, "server is shutting down");
+        m_core.reject(protocol::Error::HandshakeServerFull, "server is shutting down");
         return;
     }
     if (!host.reservePending()) {
@@ -81,15 +81,15 @@ void Peer::decide()
             reportFailure(Failure::ServerFull,
                           QStringLiteral("too many pending connections (maxPendingConnections %1; HTTP 503 sent)")
                                   .arg(m_config->maxPendingConnections));
-        m_core->reject(protocol::Error::HandshakeServerFull, "too many pending connections");
+        m_core.reject(protocol::Error::HandshakeServerFull, "too many pending connections");
         host.pendingQueueFull();
         return;
     }
-    m_core->accept();
+    m_core.accept();
     m_deadline = 0;
     m_lastActivity = m_worker.now();
-    makeChannel();
-    m_core->releaseHandshake();   // the channel holds what the WebSocket needs: origin, target, headers
+    openChannel();
+    m_core.releaseHandshake();   // the channel holds what the WebSocket needs: origin, target, headers
     host.connectionOpened(m_channel);
 }
 
@@ -105,7 +105,7 @@ bool Peer::claimFailureReport()
 
 void Peer::reportFailure(WebSocketServer::HandshakeFailure reason, const QString &text)
 {
-    m_worker.host().handshakeFailed(m_peerAddress, reason, text);
+    m_worker.host().handshakeFailed(m_channel->info.peer, reason, text);
 }
 
 /// The core refused the request itself (bad request) or timed out (handshakeTimedOut()).
@@ -134,34 +134,38 @@ QString Peer::connectionLostText(QAbstractSocket::SocketError error) const
         return QStringLiteral("the peer closed the connection during the %1 handshake").arg(phase);
     default:
         return QStringLiteral("the connection failed during the %1 handshake: %2")
-                .arg(phase, m_transport->errorString());
+                .arg(phase, transport().errorString());
     }
 }
 
-void Peer::makeChannel()
+void Peer::openChannel()
 {
-    const protocol::Request &request = m_core->request();
-    auto channel = std::make_shared<Channel>();
+    const protocol::Request &request = m_core.request();
+    Channel *channel = m_channel.get();
     ConnectionInfo &info = channel->info;
     info.id = g_nextConnectionId.fetch_add(1, std::memory_order_relaxed);
-    info.peer = m_peerAddress;
-    info.local = m_localAddress;
-    info.secure = m_transport->isEncrypted();
-    info.compressed = m_core->isCompressed();
-    // One heap block for the fields and headers (ConnectionInfo::request), sized exactly.
-    const std::string *fields[] = {&request.target, &request.host, &request.origin, &m_core->subprotocol()};
-    static_assert(std::size(fields) == ConnectionInfo::FieldCount);
-    qsizetype total = 0;
+    info.secure = transport().isEncrypted();
+    info.compressed = m_core.isCompressed();
+    // One heap block for the target, the subprotocol and the headers (ConnectionInfo::request),
+    // sized exactly; host and origin are read back from the headers.
+    const std::string *fields[] = {&request.target, &m_core.subprotocol()};
+    std::size_t total = 0;
     for (const std::string *field : fields)
-        total += qsizetype(field->size() + 1);
+        total += field->size() + 1;
     for (const protocol::Header &header : request.headers)
-        total += qsizetype(header.name.size() + header.value.size() + 2);
-    info.request.reserve(total);
+        total += header.name.size() + header.value.size() + 2;
+    info.request = std::make_unique_for_overwrite<char[]>(total);
+    info.requestSize = quint32(total);   // the parser bounds a request far below 4 GB
+    char *out = info.request.get();
+    auto put = [&out](const std::string &text) {
+        out = std::copy(text.begin(), text.end(), out);
+        *out++ = '\0';
+    };
     for (const std::string *field : fields)
-        info.request.append(field->data(), qsizetype(field->size())).append('\0');
+        put(*field);
     for (const protocol::Header &header : request.headers) {
-        info.request.append(header.name.data(), qsizetype(header.name.size())).append('\0');
-        info.request.append(header.value.data(), qsizetype(header.value.size())).append('\0');
+        put(header.name);
+        put(header.value);
     }
     channel->maxInboundQueue = m_config->maxInboundQueue;
     channel->maxOutboundQueue = m_config->maxOutboundQueue;
@@ -169,16 +173,16 @@ void Peer::makeChannel()
     channel->counters.connectedAtMs.store(QDateTime::currentMSecsSinceEpoch(), std::memory_order_relaxed);
     channel->worker = &m_worker;
     channel->peer = this;
-    m_channel = std::move(channel);
+    m_opened = true;
 }
 
 qint64 Peer::translate()
 {
     qint64 bytes = 0;
     auto &out = m_worker.scratchEvents();
-    ConnectionCounters *counters = m_channel ? &m_channel->counters : nullptr;
+    ConnectionCounters *counters = m_opened ? &m_channel->counters : nullptr;
     constexpr auto relaxed = std::memory_order_relaxed;
-    for (protocol::Event &event : m_core->takeEvents()) {
+    for (protocol::Event &event : m_core.takeEvents()) {
         if (auto *message = std::get_if<protocol::Message>(&event)) {
             const std::size_t size = message->payload.size();
             InEvent &in = out.emplace_back();
@@ -217,18 +221,31 @@ qint64 Peer::translate()
     return bytes;
 }
 
+void Peer::rememberPing(PendingPing ping)
+{
+    if (!m_pings)
+        m_pings = std::make_unique<std::vector<PendingPing>>();
+    m_pings->push_back(std::move(ping));
+    if (m_pings->size() > 32)
+        m_pings->erase(m_pings->begin());
+}
+
 void Peer::onPong(std::string &payload)
 {
     const qint64 nowUs = steadyMicroseconds();
-    auto it = std::find_if(m_pings.begin(), m_pings.end(),
+    std::vector<PendingPing> none;
+    std::vector<PendingPing> &pings = m_pings ? *m_pings : none;
+    auto it = std::find_if(pings.begin(), pings.end(),
                            [&](const PendingPing &ping) { return ping.payload == payload; });
     qint64 elapsedUs = 0;
     bool internal = false;
-    if (it != m_pings.end()) {
+    if (it != pings.end()) {
         elapsedUs = nowUs - it->stampUs;
         internal = it->internal;
-        m_pings.erase(m_pings.begin(), it + 1);
-        if (m_channel)
+        pings.erase(pings.begin(), it + 1);
+        if (pings.empty())
+            m_pings.reset();   // at rest again: a keepalive round trip leaves nothing allocated
+        if (m_opened)
             m_channel->counters.roundTripTimeUs.store(elapsedUs, std::memory_order_relaxed);
     }
     if (internal)
@@ -241,15 +258,15 @@ void Peer::onPong(std::string &payload)
 
 void Peer::collectOutput(bool accounted)
 {
-    if (m_core->hasOutput())
-        m_out.appendBytes(m_core->takeOutput(), accounted);
+    if (m_core.hasOutput())
+        m_out.appendBytes(m_core.takeOutput(), accounted);
 }
 
 // ---- commands from the owner ---------------------------------------------------------------------
 
 void Peer::onCommands()
 {
-    if (!m_channel || m_phase == Phase::Dead)
+    if (!m_opened || m_phase == Phase::Dead)
         return;
     bool readBlocked = false;
     std::vector<OutCommand> commands = m_channel->takeCommands(readBlocked);
@@ -260,24 +277,22 @@ void Peer::onCommands()
         switch (command.kind) {
         case OutCommand::Kind::Text:
         case OutCommand::Kind::Binary:
-            if (m_phase == Phase::Active && m_core->state() == protocol::ServerConnection::State::Open)
+            if (m_phase == Phase::Active && m_core.state() == protocol::ServerConnection::State::Open)
                 sendData(command);
             else
                 refund += command.data.size();
             break;
         case OutCommand::Kind::Ping:
-            if (m_core->sendPing(std::string_view(command.data.constData(), std::size_t(command.data.size())))) {
-                m_pings.push_back({command.data.left(125).toStdString(), command.stampUs, false});
-                if (m_pings.size() > 32)
-                    m_pings.erase(m_pings.begin());
+            if (m_core.sendPing(std::string_view(command.data.constData(), std::size_t(command.data.size())))) {
+                rememberPing({command.data.left(125).toStdString(), command.stampUs, false});
                 collectOutput(false);
             }
             break;
         case OutCommand::Kind::Close:
             if (command.discardQueued)
                 refund += qint64(m_out.dropUnstarted());
-            if (m_core->state() == protocol::ServerConnection::State::Open) {
-                if (!m_core->close(command.code, std::string_view(command.data.constData(),
+            if (m_core.state() == protocol::ServerConnection::State::Open) {
+                if (!m_core.close(command.code, std::string_view(command.data.constData(),
                                                                   std::size_t(command.data.size())))) {
                     qCDebug(lcServer) << "close code" << command.code << "cannot be sent: dropping TCP";
                     die();
@@ -309,7 +324,7 @@ void Peer::sendData(OutCommand &command)
     constexpr auto relaxed = std::memory_order_relaxed;
     counters.messagesSent.fetch_add(1, relaxed);
     counters.bytesSent.fetch_add(size, relaxed);
-    if (!m_core->isCompressed() || size < m_config->connection.deflate.minMessageSize) {
+    if (!m_core.isCompressed() || size < m_config->connection.deflate.minMessageSize) {
         // Uncompressed: a frame header of our own and the owner's bytes, written together by writev.
         std::array<std::byte, protocol::kMaxFrameHeaderSize> header;
         const std::size_t headerSize = protocol::writeFrameHeader(
@@ -319,13 +334,13 @@ void Peer::sendData(OutCommand &command)
         return;
     }
     const std::string_view payload(command.data.constData(), size);
-    const bool sent = text ? m_core->sendText(payload)
-                           : m_core->sendBinary(asBytes(payload.data(), payload.size()));
-    if (!sent || !m_core->hasOutput()) {
+    const bool sent = text ? m_core.sendText(payload)
+                           : m_core.sendBinary(asBytes(payload.data(), payload.size()));
+    if (!sent || !m_core.hasOutput()) {
         counters.outboundQueued.fetch_sub(qint64(size), relaxed);
         return;
     }
-    std::string frame = m_core->takeOutput();
+    std::string frame = m_core.takeOutput();
     counters.outboundQueued.fetch_add(qint64(frame.size()) - qint64(size), relaxed);
     m_out.appendBytes(std::move(frame), true);
 }

@@ -69,7 +69,7 @@ WebSocket *WebSocketPrivate::create(std::shared_ptr<Channel> channel, WebSocketS
     d->server = server;
     auto *socket = new WebSocket(*d);
     // Made on the server's thread: its batches travel in the server's round event until it moves.
-    d->channel->setTarget(socket, false, QThread::currentThread());
+    d->channel->setTarget(socket, false, true);
     return socket;
 }
 
@@ -135,7 +135,7 @@ void WebSocketPrivate::finish(const InEvent &event)
     Q_Q(WebSocket);
     if (state == QAbstractSocket::UnconnectedState)
         return;
-    closeCode = WebSocketProtocol::CloseCode(event.code);
+    closeCode = event.code;
     setCloseReason(event.text);
     QPointer<WebSocket> guard(q);
     if (event.error != QAbstractSocket::UnknownSocketError) {
@@ -226,7 +226,7 @@ void WebSocketPrivate::deliver(const InEvent &event)
         Q_EMIT q->bytesWritten(event.number);
         break;
     case InEvent::Kind::PeerClosing:
-        closeCode = WebSocketProtocol::CloseCode(event.code);
+        closeCode = event.code;
         setCloseReason(event.text);
         beginClosing();
         break;
@@ -305,7 +305,7 @@ void WebSocket::abort()
 /*! Returns the last socket error (UnknownSocketError when none). */
 QAbstractSocket::SocketError WebSocket::error() const
 {
-    return d_func()->error;
+    return QAbstractSocket::SocketError(d_func()->error);
 }
 
 /*! Returns a readable text for the last error or protocol failure. */
@@ -429,7 +429,7 @@ QAbstractSocket::SocketState WebSocket::state() const
 */
 WebSocketProtocol::CloseCode WebSocket::closeCode() const
 {
-    return d_func()->closeCode;
+    return WebSocketProtocol::CloseCode(d_func()->closeCode);
 }
 
 /*! Returns the reason that came with closeCode(). */

@@ -43,12 +43,8 @@ public:
     WebSocket *q_ptr = nullptr;
     std::shared_ptr<Channel> channel;
     /// Emits the server-level message signals; cleared when the socket leaves the server's thread (a
-    /// QPointer: no allocation per socket, they share the server's guard).
+    /// QPointer: 16 bytes, no allocation per socket, they share the server's guard).
     QPointer<WebSocketServer> server;
-    QAbstractSocket::SocketState state = QAbstractSocket::ConnectedState;
-    QAbstractSocket::SocketError error = QAbstractSocket::UnknownSocketError;
-    WebSocketProtocol::CloseCode closeCode = WebSocketProtocol::CloseCodeNormal;
-    bool outboundFullSignalled = false;
 
 private:
     // Set only when a connection fails or closes: an open one does not carry two empty QStrings.
@@ -63,6 +59,15 @@ private:
         return *texts;
     }
     std::unique_ptr<Texts> texts;
+
+public:
+    // The small members last and narrow (WebSocket::error()/closeCode() cast back): the object is 56
+    // bytes with the server's QPointer, a 64-byte malloc chunk, not 80. Every SocketError fits 8 bits; a
+    // close code is 16 bits on the wire (OutCommand::code, the core's closeCode()).
+    QAbstractSocket::SocketState state = QAbstractSocket::ConnectedState;
+    qint8 error = qint8(QAbstractSocket::UnknownSocketError);
+    bool outboundFullSignalled = false;
+    quint16 closeCode = WebSocketProtocol::CloseCodeNormal;
 };
 
 } // namespace qws

@@ -7,7 +7,6 @@
 #include "eventbatch_p.h"
 #include "logging_p.h"
 #include "peer_p.h"
-#include "plaintransport_p.h"
 #include "poller_p.h"
 #ifdef QWS_HAVE_TLS
 #  include "tls_p.h"
@@ -387,19 +386,17 @@ void Worker::addPeer(int fd, QByteArray initialBytes, const sockaddr_storage *ac
     ::getsockname(fd, reinterpret_cast<sockaddr *>(&localAddress), &length);
 
     std::shared_ptr<const EngineConfig> config = m_host.config();
-    std::unique_ptr<Transport> transport;
+    std::unique_ptr<Transport> tls;   // none: the Peer holds the plain transport itself
     if (config->secure) {
 #ifdef QWS_HAVE_TLS
         if (config->tls)
-            transport = makeTlsTransport(fd, *config->tls);
+            tls = makeTlsTransport(fd, *config->tls);
 #endif
-        if (!transport) {
+        if (!tls) {
             qCWarning(lcTls) << "no TLS context: connection dropped";
             ::close(fd);
             return;
         }
-    } else {
-        transport = std::make_unique<PlainTransport>(fd);
     }
 
     std::uint32_t slot;
@@ -410,7 +407,7 @@ void Worker::addPeer(int fd, QByteArray initialBytes, const sockaddr_storage *ac
         slot = std::uint32_t(m_peers.size());
         m_peers.push_back(nullptr);
     }
-    auto *peer = new Peer(*this, std::move(transport), std::move(config),
+    auto *peer = new Peer(*this, fd, std::move(tls), std::move(config),
                           SocketAddress::fromNative(reinterpret_cast<sockaddr *>(&peerAddress)),
                           SocketAddress::fromNative(reinterpret_cast<sockaddr *>(&localAddress)));
     peer->slot = slot;
@@ -478,6 +475,7 @@ void Worker::runTimers()
         peer->timerWhen = std::numeric_limits<qint64>::max();
         peer->onTimer();
     }
+    m_timers.shrinkIfSparse();
 }
 
 void Worker::flushPosts()
@@ -499,7 +497,7 @@ void Worker::reapRetired()
         if (peer->fd() >= 0)
             m_poller->remove(peer->fd());
         m_peerCount.fetch_sub(1, std::memory_order_relaxed);
-        delete peer;   // closes the socket (the Transport owns it)
+        delete peer;   // closes the socket (its transport owns it)
     }
     m_retired.clear();
     if (m_peerCount.load(std::memory_order_relaxed) == 0 && m_peers.size() > 64) {

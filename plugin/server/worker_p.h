@@ -201,6 +201,16 @@ private:
         std::uint32_t generation;
         bool operator>(const Timer &o) const { return when > o.when; }
     };
+    /// The deadlines, earliest first. Gives memory back: every connection leaves one handshake
+    /// deadline behind, so after many connections opened at once the heap held their count, and
+    /// std::priority_queue alone would keep that capacity for ever (16 bytes per connection).
+    struct TimerQueue : std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> {
+        void shrinkIfSparse()
+        {
+            if (c.capacity() > 1024 && c.size() * 4 < c.capacity())
+                c.shrink_to_fit();
+        }
+    };
 
     void run();
     void wake();
@@ -242,7 +252,7 @@ private:
     std::vector<Peer *> m_ready;                 // peers with read budget left over (fairness)
     std::vector<Peer *> m_retired;
     std::vector<std::shared_ptr<Channel>> m_toPost;
-    std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> m_timers;
+    TimerQueue m_timers;
     int m_listenFd = -1;
     bool m_accepting = true;
     bool m_listenPolled = false;

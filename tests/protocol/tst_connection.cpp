@@ -84,6 +84,7 @@ private slots:
     void compressedReceive();
     void sharedConfig();
     void releaseHandshake();
+    void subprotocolIsReleasedWithTheHandshake();
 };
 
 void tst_Connection::handshake_data()
@@ -552,6 +553,22 @@ void tst_Connection::releaseHandshake()
     QCOMPARE(eventTexts(c.takeEvents()), QStringList{"text(5): after"});
     c.releaseHandshake();   // twice is harmless
     QVERIFY(c.request().headers.empty());
+}
+
+/// The negotiated subprotocol belongs to the handshake state: readable once Open, gone with
+/// releaseHandshake() (an idle connection keeps no copy; the server copies it first).
+void tst_Connection::subprotocolIsReleasedWithTheHandshake()
+{
+    ServerConnection c(ConnectionConfig{.subprotocols = {"chat"}});
+    c.receive(bytes(upgradeRequest("Sec-WebSocket-Protocol: chat\r\n")));
+    QCOMPARE(c.state(), ServerConnection::State::AwaitingDecision);
+    c.accept();
+    QCOMPARE(c.subprotocol(), std::string("chat"));
+    c.releaseHandshake();
+    QVERIFY(c.subprotocol().empty());
+    QVERIFY(c.closeReason().empty());   // nothing allocated for it before a close
+    QVERIFY(c.close(1000, "bye"));
+    QVERIFY(c.closeReason().empty());   // our own reason is not the peer's
 }
 
 QTEST_APPLESS_MAIN(tst_Connection)

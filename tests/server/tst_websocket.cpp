@@ -27,6 +27,7 @@ private Q_SLOTS:
 
     void messagesAndFrameSignals();
     void connectionInfo();
+    void hostAndOriginAsTheParserChose();
     void pingMeasuresRoundTrip();
     void clientPingIsAnswered();
     void closeFromServer();
@@ -139,6 +140,36 @@ void tst_WebSocket::connectionInfo()
     QCOMPARE(socket->error(), QAbstractSocket::UnknownSocketError);
     QCOMPARE(socket->bytesToWrite(), qint64(0));
     QVERIFY(!socket->isReadingPaused());
+}
+
+/// The Host and Origin values are read back from the stored headers (not kept twice): whatever the
+/// case of the names, the first Origin wins over Sec-WebSocket-Origin, which is used alone otherwise.
+void tst_WebSocket::hostAndOriginAsTheParserChose()
+{
+    struct Case {
+        QByteArray headers;
+        QString origin;
+    };
+    const Case cases[] = {
+        {"sec-websocket-origin: http://legacy.example\r\norigin: http://first.example\r\n"
+         "ORIGIN: http://second.example\r\n", QStringLiteral("http://first.example")},
+        {"Sec-WebSocket-Origin: http://legacy.example\r\n", QStringLiteral("http://legacy.example")},
+        {"X-Origin: http://not-an-origin.example\r\n", QString()},
+    };
+    for (const Case &c : cases) {
+        RawClient client;
+        QVERIFY(client.connectTo(m_server->serverPort()));
+        QVERIFY(client.send("GET /room?x=1 HTTP/1.1\r\nhOST: example.test:81\r\nUpgrade: websocket\r\n"
+                            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                            "Sec-WebSocket-Version: 13\r\n" + c.headers + "\r\n"));
+        QVERIFY(client.readUntil("\r\n\r\n").startsWith("HTTP/1.1 101"));
+        QTRY_VERIFY(m_server->hasPendingConnections());
+        std::unique_ptr<qws::WebSocket> socket(m_server->nextPendingConnection());
+        QCOMPARE(socket->origin(), c.origin);
+        QCOMPARE(socket->requestUrl(), QUrl(QStringLiteral("ws://example.test:81/room?x=1")));
+        QCOMPARE(socket->request().rawHeader("Host"), QByteArray("example.test:81"));
+        QVERIFY(socket->subprotocol().isEmpty());
+    }
 }
 
 void tst_WebSocket::pingMeasuresRoundTrip()
