@@ -487,6 +487,7 @@ void WebSocketServer::disconnectNotify(const QMetaMethod &signal)
 /*! \reimp */
 bool WebSocketServer::event(QEvent *event)
 {
+    tsanAcquire(event);   // an engine thread may have made it (postServerEvent())
     if (event->type() == WebSocketServerPrivate::serverEventType()) {
         d_func()->processEvents();
         return true;

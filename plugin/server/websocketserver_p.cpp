@@ -285,8 +285,15 @@ void WebSocketServerPrivate::post(ServerEvent &&event)
     }
     if (!m_eventPosted) {
         m_eventPosted = true;
-        postEngineEvent(q_ptr, new QEvent(serverEventType()));
+        postServerEvent();
     }
+}
+
+void WebSocketServerPrivate::postServerEvent()
+{
+    auto *event = new QEvent(serverEventType());
+    tsanRelease(event);   // made here, read on the server's thread (WebSocketServer::event())
+    postEngineEvent(q_ptr, event);
 }
 
 void WebSocketServerPrivate::deliverRound(std::vector<std::shared_ptr<Channel>> &&round)
@@ -301,7 +308,7 @@ void WebSocketServerPrivate::deliverRound(std::vector<std::shared_ptr<Channel>> 
         std::move(round.begin(), round.end(), std::back_inserter(m_round));
     if (!m_eventPosted && (!m_events.empty() || !m_round.empty())) {
         m_eventPosted = true;
-        postEngineEvent(q_ptr, new QEvent(serverEventType()));
+        postServerEvent();
     }
 }
 

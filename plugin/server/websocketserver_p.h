@@ -81,6 +81,8 @@ public:
     void preSharedKeyAuthenticationRequired(QSslPreSharedKeyAuthenticator *authenticator) override;
 
     void post(ServerEvent &&event);
+    /// Posts the one event that makes the server's thread run processEvents() (m_eventMutex held).
+    void postServerEvent();
 
     WebSocketServer *q_ptr = nullptr;
 
