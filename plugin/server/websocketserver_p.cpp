@@ -437,6 +437,11 @@ bool WebSocketServerPrivate::reservePending()
     return true;
 }
 
+bool WebSocketServerPrivate::ownerBehind() const
+{
+    return inFlight.load(std::memory_order_relaxed) >= kAcceptPauseInFlight;
+}
+
 void WebSocketServerPrivate::pendingQueueFull()
 {
     ServerEvent event;

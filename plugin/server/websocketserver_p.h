@@ -64,6 +64,7 @@ public:
     std::shared_ptr<const EngineConfig> config() const override;
     bool authorizeOrigin(const QString &origin) override;
     bool reservePending() override;
+    bool ownerBehind() const override;
     void pendingQueueFull() override;
     void connectionOpened(std::shared_ptr<Channel> channel) override;
     void connectionClosed() override;
@@ -122,6 +123,8 @@ public:
     /// listen backlog so an owner thread that stalls during a connection storm cannot make it grow.
     std::atomic<int> inFlight{0};
     static constexpr int kMaxInFlight = 1024;
+    /// Past this many, the workers pause accepting (ownerBehind()), well before kMaxInFlight refuses.
+    static constexpr int kAcceptPauseInFlight = kMaxInFlight / 2;
     std::atomic<int> openCount{0};
     std::atomic<quint64> tlsFailures{0};
     /// Connections to handshakeFailed(), counted by connectNotify/disconnectNotify (any thread; Qt may

@@ -30,6 +30,8 @@ namespace qws {
 namespace {
 constexpr std::uint64_t kListenId = Poller::kWakeTag - 1;
 constexpr int kAcceptBurst = 64;
+/// How long accepting pauses while the owner is behind (WorkerHost::ownerBehind()).
+constexpr qint64 kOwnerBehindRetryMs = 5;
 /// stop(): how long queued output (and the 1001 after it) may still take to reach peers.
 constexpr qint64 kStopFlushMs = 2000;
 
@@ -327,6 +329,13 @@ void Worker::updateListenerPolling()
 void Worker::acceptConnections()
 {
     for (int i = 0; i < kAcceptBurst && m_listenPolled; ++i) {
+        if (m_host.ownerBehind()) {
+            // The server's thread has not yet seen hundreds of finished handshakes: let new clients
+            // wait in the kernel's backlog (the listener is level-triggered) and look again shortly.
+            m_listenRetryAt = m_now + kOwnerBehindRetryMs;
+            updateListenerPolling();
+            return;
+        }
         sockaddr_storage address{};
         socklen_t length = sizeof address;
         const int fd = ::accept4(m_listenFd, reinterpret_cast<sockaddr *>(&address), &length,

@@ -103,6 +103,10 @@ public:
     virtual bool authorizeOrigin(const QString &origin) = 0;
     /// Takes a place in the pending queue; false when it is full (the handshake is refused with 503).
     virtual bool reservePending() = 0;
+    /// True while the server's thread lags behind the handshakes already done for it (an owner busy
+    /// in a storm): the workers stop accepting for a moment, so new clients wait in the kernel's
+    /// backlog instead of being refused with 503 once the bound of reservePending() is reached.
+    virtual bool ownerBehind() const = 0;
     /// A refused handshake because the pending queue was full: serverError(CloseCodeAbnormalDisconnection).
     virtual void pendingQueueFull() = 0;
     /// The handshake completed: the server's thread makes the WebSocket and emits newConnection().

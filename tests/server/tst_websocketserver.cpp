@@ -6,9 +6,11 @@
 #include <websocket.h>
 #include <websocketserver.h>
 
+#include <QtCore/QDeadlineTimer>
 #include <QtCore/QDir>
 #include <QtCore/QMutex>
 #include <QtCore/QPointer>
+#include <QtCore/QScopeGuard>
 #include <QtCore/QThread>
 #include <QtNetwork/QTcpServer>
 #include <QtNetwork/QTcpSocket>
@@ -18,6 +20,9 @@
 #include <QtWebSockets/QWebSocketHandshakeOptions>
 
 #include <memory>
+#include <thread>
+
+#include <sys/resource.h>
 
 using namespace testsupport;
 using qws::WebSocketProtocol::CloseCode;
@@ -38,6 +43,7 @@ private Q_SLOTS:
     void handshakeTimeoutDisabled();
     void maxPendingConnections();
     void connectionStormTakenInSlotIsNotRefused();
+    void stalledOwnerStormWaitsInTheBacklog();
     void pauseAndResumeAccepting();
     void nativeDescriptorHandover();
     void nativeDescriptorRejectsNonListening();
@@ -330,6 +336,52 @@ void tst_WebSocketServer::connectionStormTakenInSlotIsNotRefused()
     for (auto &client : clients)
         QVERIFY2(client->readUntil("\r\n\r\n").startsWith("HTTP/1.1 101"), client->buffer().constData());
     QTRY_COMPARE(server.connectionCount(), 100);
+    QVERIFY(serverError.isEmpty());
+}
+
+void tst_WebSocketServer::stalledOwnerStormWaitsInTheBacklog()
+{
+    // 1,100 clients complete their requests while the server's thread (this one) does not run: the
+    // engine must not finish more than a bounded number of handshakes for it (1,024 would get 503),
+    // so it stops accepting at 512 and the rest wait in the kernel's backlog until the owner catches up.
+    constexpr int kClients = 1100;
+    rlimit limit{};
+    QVERIFY(::getrlimit(RLIMIT_NOFILE, &limit) == 0);
+    if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max < rlim_t(2 * kClients + 200))
+        QSKIP("needs 2,400 open files (both ends of 1,100 connections in this process)");
+    const rlim_t before = limit.rlim_cur;
+    limit.rlim_cur = limit.rlim_max;
+    QVERIFY(::setrlimit(RLIMIT_NOFILE, &limit) == 0);
+    const auto restore = qScopeGuard([&limit, before] {
+        limit.rlim_cur = before;
+        ::setrlimit(RLIMIT_NOFILE, &limit);
+    });
+    qws::WebSocketServer server(QString(), qws::WebSocketServer::NonSecureMode);
+    server.setWorkerThreadCount(1);
+    QSignalSpy serverError(&server, &qws::WebSocketServer::serverError);
+    std::vector<std::unique_ptr<qws::WebSocket>> taken;
+    connect(&server, &qws::WebSocketServer::newConnection, this, [&] {
+        while (qws::WebSocket *socket = server.nextPendingConnection())
+            taken.emplace_back(socket);
+    });
+    QVERIFY(server.listen(QHostAddress::LocalHost));
+    std::vector<std::unique_ptr<RawClient>> clients;
+    for (int i = 0; i < kClients; ++i) {
+        clients.push_back(std::make_unique<RawClient>());
+        QVERIFY(clients.back()->connectTo(server.serverPort()));
+        QVERIFY(clients.back()->send(upgradeRequest()));
+    }
+    // The engine works on while this thread sleeps (no event loop: the owner is stalled). It accepts
+    // at most 64 at a time while fewer than 512 finished handshakes wait for the owner: ~575 at most.
+    QDeadlineTimer stalled(20000);
+    while (server.connectionCount() < 512 && !stalled.hasExpired())
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));   // time to run past the bound, if it would
+    QVERIFY2(server.connectionCount() >= 512 && server.connectionCount() <= 600,
+             qPrintable(QString::number(server.connectionCount())));
+    QTRY_COMPARE_WITH_TIMEOUT(int(taken.size()), kClients, 60000);
+    for (auto &client : clients)
+        QVERIFY2(client->readUntil("\r\n\r\n").startsWith("HTTP/1.1 101"), client->buffer().constData());
     QVERIFY(serverError.isEmpty());
 }
 
