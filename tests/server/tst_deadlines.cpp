@@ -56,15 +56,20 @@ void tst_Deadlines::inFlightHandshakesCappedAt1024()
     qws::WebSocketServer server(QString(), qws::WebSocketServer::NonSecureMode);
     // This thread owns the server and runs no event loop below: every finished handshake stays "in
     // flight" (done by the engine, not yet seen here), as when the application's thread is busy.
+    // One client through the handover: connected to `tcp`, given to the server, upgrade sent; its answer.
+    auto handOver = [&tcp, &server](RawClient &client) {
+        if (!client.connectTo(tcp.serverPort()) || !tcp.waitForNewConnection(10000))
+            return QByteArray("(no connection)");
+        server.handleConnection(tcp.nextPendingConnection());
+        if (!client.send(upgradeRequest()))
+            return QByteArray("(send failed)");
+        return client.readUntil("\r\n\r\n", 10000);
+    };
     std::vector<std::unique_ptr<RawClient>> clients;
     int accepted = 0, refused = 0, other = 0;
     for (int i = 0; i < kCap + kExtra; ++i) {
         clients.push_back(std::make_unique<RawClient>());
-        QVERIFY(clients.back()->connectTo(tcp.serverPort()));
-        QVERIFY(tcp.waitForNewConnection(10000));
-        server.handleConnection(tcp.nextPendingConnection());
-        QVERIFY(clients.back()->send(upgradeRequest()));
-        const QByteArray answer = clients.back()->readUntil("\r\n\r\n", 10000);
+        const QByteArray answer = handOver(*clients.back());
         if (answer.startsWith("HTTP/1.1 101"))
             ++accepted;
         else if (answer.startsWith("HTTP/1.1 503"))
@@ -86,11 +91,7 @@ void tst_Deadlines::inFlightHandshakesCappedAt1024()
     });
     QTRY_COMPARE_WITH_TIMEOUT(taken, kCap, 20000);
     RawClient late;
-    QVERIFY(late.connectTo(tcp.serverPort()));
-    QVERIFY(tcp.waitForNewConnection(10000));
-    server.handleConnection(tcp.nextPendingConnection());
-    QVERIFY(late.send(upgradeRequest()));
-    QVERIFY(late.readUntil("\r\n\r\n").startsWith("HTTP/1.1 101"));
+    QVERIFY(handOver(late).startsWith("HTTP/1.1 101"));
     QTRY_COMPARE_WITH_TIMEOUT(taken, kCap + 1, 5000);
 }
 

@@ -18,7 +18,10 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <utility>
 #include <vector>
+
+#include <sys/socket.h>
 
 using namespace testsupport;
 
@@ -74,6 +77,17 @@ struct Rig {
         }, 10000);
     }
 
+    /// Deletes the first socket on `thread` (it was moved there): deleteLater() runs in that thread's loop
+    /// before quit() ends it (as in tst_websocket::moveToThreadDeliversThere), and wait() orders the
+    /// deletion before the Rig's cleanup.
+    bool deleteMovedFirst(QThread &thread)
+    {
+        qws::WebSocket *moved = std::exchange(sockets[0], nullptr);
+        moved->deleteLater();
+        thread.quit();
+        return thread.wait(10000);
+    }
+
     /// Every client sends `perClient` messages, flushed to the kernel before the event loop runs again.
     void sendAll(int perClient)
     {
@@ -98,6 +112,7 @@ private Q_SLOTS:
     void serverDeletedInASlotOfTheRound();
     void serverLevelSignals();
     void serverLevelSignalsStopWhenTheSocketMoves();
+    void messageAndEofInOneBurst();
 };
 
 void tst_Rounds::socketsOnTheServerThreadGetNoEventOfTheirOwn()
@@ -145,12 +160,7 @@ void tst_Rounds::movedSocketGetsItsOwnEvents()
     rig.sendAll(3);
     QTRY_COMPARE_WITH_TIMEOUT(onThread.load(), 3, 10000);
     QTRY_COMPARE_WITH_TIMEOUT(onMain, 3, 10000);
-    // Deleted on its own thread (as in tst_websocket::moveToThreadDeliversThere): deleteLater() runs in
-    // that thread's loop before quit() ends it, and wait() orders the deletion before the Rig's cleanup.
-    rig.sockets[0] = nullptr;
-    moved->deleteLater();
-    thread.quit();
-    QVERIFY(thread.wait(10000));
+    QVERIFY(rig.deleteMovedFirst(thread));
     // The socket that stayed is still delivered through the rounds.
     QSignalSpy again(rig.sockets[1], &qws::WebSocket::textMessageReceived);
     rig.clients[1]->sendTextMessage(QStringLiteral("still here"));
@@ -288,11 +298,32 @@ void tst_Rounds::serverLevelSignalsStopWhenTheSocketMoves()
     QTRY_COMPARE_WITH_TIMEOUT(ownOnThread.load(), 1, 10000);
     QTRY_COMPARE_WITH_TIMEOUT(serverSaw.size(), 1, 10000);
     QCOMPARE(serverSaw.at(0), rig.sockets[1]);   // the moved socket emitted only its own signal
-    rig.sockets[0] = nullptr;
-    moved->deleteLater();
-    thread.quit();
-    QVERIFY(thread.wait(10000));
+    QVERIFY(rig.deleteMovedFirst(thread));
     QCOMPARE(serverSaw.size(), 1);
+}
+
+void tst_Rounds::messageAndEofInOneBurst()
+{
+    // One read per burst stops after a short read, except once the peer hung up: a message followed at
+    // once by the client's FIN must still end in disconnected(), not wait for an edge that never comes.
+    qws::WebSocketServer server(QStringLiteral("eof"), qws::WebSocketServer::NonSecureMode);
+    server.setWorkerThreadCount(1);
+    QVERIFY(server.listen(QHostAddress::LocalHost));
+    for (int round = 0; round < 20; ++round) {
+        RawClient raw;
+        QVERIFY(raw.connectTo(server.serverPort()));
+        QVERIFY(raw.send(upgradeRequest()));
+        QVERIFY(raw.readUntil("\r\n\r\n").startsWith("HTTP/1.1 101"));
+        QTRY_VERIFY_WITH_TIMEOUT(server.hasPendingConnections(), 10000);
+        std::unique_ptr<qws::WebSocket> socket(server.nextPendingConnection());
+        QSignalSpy message(socket.get(), &qws::WebSocket::textMessageReceived);
+        QSignalSpy disconnected(socket.get(), &qws::WebSocket::disconnected);
+        QVERIFY(raw.send(clientFrame(0x1, "last words")));
+        ::shutdown(raw.fd(), SHUT_WR);
+        QTRY_COMPARE_WITH_TIMEOUT(disconnected.size(), 1, 10000);
+        QCOMPARE(message.size(), 1);
+        QCOMPARE(message.at(0).at(0).toString(), QStringLiteral("last words"));
+    }
 }
 
 QTEST_MAIN(tst_Rounds)
