@@ -258,15 +258,31 @@ void Channel::flushPost(std::vector<std::shared_ptr<Channel>> &round)
     round.push_back(shared_from_this());
 }
 
+#if defined(__SANITIZE_THREAD__)
+// The token of postEngineEvent() and deleteLaterAmongEnginePosts(): its acquire/release pairs stand for
+// Qt's (invisible) post-event mutex.
+static char postToken;
+#endif
+
 void postEngineEvent(QObject *receiver, QEvent *event)
 {
 #if defined(__SANITIZE_THREAD__)
-    static char token;
-    tsanAcquire(&token);
+    tsanAcquire(&postToken);
     QCoreApplication::postEvent(receiver, event);
-    tsanRelease(&token);
+    tsanRelease(&postToken);
 #else
     QCoreApplication::postEvent(receiver, event);
+#endif
+}
+
+void deleteLaterAmongEnginePosts(QObject *object)
+{
+#if defined(__SANITIZE_THREAD__)
+    tsanAcquire(&postToken);
+    object->deleteLater();
+    tsanRelease(&postToken);
+#else
+    object->deleteLater();
 #endif
 }
 

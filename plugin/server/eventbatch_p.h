@@ -57,6 +57,10 @@ inline void tsanAcquire([[maybe_unused]] void *object)
 /// threads). Every post from this library goes through here; under TSan they are ordered on one token,
 /// as Qt's mutex really orders them. A plain postEvent() otherwise.
 void postEngineEvent(QObject *receiver, QEvent *event);
+/// QObject::deleteLater() on the same token: it posts to its thread's event list, which an engine thread
+/// may be growing at that moment (tst_deadlines: handleConnection()'s deleteLater() on a thread that runs no
+/// event loop, against the engine's round event to that thread).
+void deleteLaterAmongEnginePosts(QObject *object);
 
 class Worker;
 

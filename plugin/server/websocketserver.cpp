@@ -455,7 +455,7 @@ void WebSocketServer::handleConnection(QTcpSocket *socket) const
     // connection; close() without shutdown() does not end it), so it reads nothing more.
     socket->disconnect();
     socket->abort();
-    socket->deleteLater();
+    deleteLaterAmongEnginePosts(socket);
     if (!failure.isEmpty()) {
         qCWarning(lcServer) << failure;
         return;

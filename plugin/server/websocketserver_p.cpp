@@ -419,7 +419,7 @@ bool WebSocketServerPrivate::authorizeOrigin(const QString &origin)
     const bool allowed = authenticator->allowed();
     authenticator->moveToThread(q_ptr->thread());
     tsanRelease(authenticator);   // deleted on the server's thread, after Qt's postEvent
-    authenticator->deleteLater();
+    deleteLaterAmongEnginePosts(authenticator);
     return allowed;
 }
 
