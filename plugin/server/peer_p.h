@@ -131,6 +131,7 @@ private:
     // per connection.
 public:
     bool readyQueued = false;   // worker bookkeeping
+    bool soleDescriptor = false;   // worker bookkeeping: we accepted fd(), nothing else refers to it
 private:
     Phase m_phase = Phase::Transport;
     bool m_readable = true;

@@ -68,6 +68,7 @@ public:
     }
 
     void remove(int fd) override { ::epoll_ctl(m_epoll, EPOLL_CTL_DEL, fd, nullptr); }
+    void removeBeforeLastClose(int) override {}   // close() of the last descriptor unregisters it
 
     std::span<const PollEvent> wait(int timeoutMs) override
     {

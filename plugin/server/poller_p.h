@@ -55,6 +55,10 @@ public:
     virtual bool addListener(int fd, std::uint64_t tag) = 0;
     /// Forgets `fd` (unknown fds are ignored). Call before closing it.
     virtual void remove(int fd) = 0;
+    /// Forgets `fd`, which is about to be closed and is the only descriptor of its socket (we
+    /// accepted it). epoll drops such a socket by itself when it is closed, so this costs no
+    /// syscall there; events already queued carry the old tag, whose generation no longer matches.
+    virtual void removeBeforeLastClose(int fd) { remove(fd); }
     /// Blocks up to `timeoutMs` (-1: no limit). A wake() shows up as an event tagged kWakeTag (already
     /// drained). The span stays valid until the next wait(); add/remove/setInterest do not touch it.
     virtual std::span<const PollEvent> wait(int timeoutMs) = 0;

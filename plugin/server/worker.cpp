@@ -275,6 +275,7 @@ void Worker::processCommands()
                 m_poller->remove(m_listenFd);
             m_listenPolled = false;
             m_listenFd = command.fd;
+            prepareListener();
             if (m_listenFd >= 0) {
                 m_accepting = true;
                 m_shuttingDown = false;
@@ -376,10 +377,39 @@ void Worker::acceptConnections()
     }
 }
 
+// Linux hands a listener's TCP_NODELAY down to every socket accept4() returns (checked by
+// tst_accepted checks it on every server-side socket); elsewhere each accepted socket sets it itself.
+#ifdef __linux__
+constexpr bool kAcceptedInheritNoDelay = true;
+#else
+constexpr bool kAcceptedInheritNoDelay = false;
+#endif
+
+void Worker::prepareListener()
+{
+    m_listenLocal = {};
+    if (m_listenFd < 0)
+        return;
+    const int one = 1;
+    ::setsockopt(m_listenFd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    sockaddr_storage local{};
+    socklen_t length = sizeof local;
+    if (::getsockname(m_listenFd, reinterpret_cast<sockaddr *>(&local), &length) != 0)
+        return;
+    bool wildcard = true;
+    if (local.ss_family == AF_INET)
+        wildcard = reinterpret_cast<const sockaddr_in &>(local).sin_addr.s_addr == htonl(INADDR_ANY);
+    else if (local.ss_family == AF_INET6)
+        wildcard = IN6_IS_ADDR_UNSPECIFIED(&reinterpret_cast<const sockaddr_in6 &>(local).sin6_addr);
+    if (!wildcard)
+        m_listenLocal = local;
+}
+
 void Worker::addPeer(int fd, QByteArray initialBytes, const sockaddr_storage *acceptedFrom)
 {
     const int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (!acceptedFrom || !kAcceptedInheritNoDelay)
+        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     sockaddr_storage peerAddress{};
     sockaddr_storage localAddress{};
     socklen_t length = sizeof peerAddress;
@@ -391,8 +421,12 @@ void Worker::addPeer(int fd, QByteArray initialBytes, const sockaddr_storage *ac
             ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
         ::getpeername(fd, reinterpret_cast<sockaddr *>(&peerAddress), &length);
     }
-    length = sizeof localAddress;
-    ::getsockname(fd, reinterpret_cast<sockaddr *>(&localAddress), &length);
+    if (acceptedFrom && m_listenLocal.ss_family != 0) {
+        localAddress = m_listenLocal;   // bound to one address: every accepted socket has it
+    } else {
+        length = sizeof localAddress;
+        ::getsockname(fd, reinterpret_cast<sockaddr *>(&localAddress), &length);
+    }
 
     std::shared_ptr<const EngineConfig> config = m_host.config();
     std::unique_ptr<Transport> tls;   // none: the Peer holds the plain transport itself
@@ -421,6 +455,7 @@ void Worker::addPeer(int fd, QByteArray initialBytes, const sockaddr_storage *ac
                           SocketAddress::fromNative(reinterpret_cast<sockaddr *>(&localAddress)));
     peer->slot = slot;
     peer->generation = ++m_generation;
+    peer->soleDescriptor = acceptedFrom != nullptr;
     m_peers[slot] = peer;
     m_peerCount.fetch_add(1, std::memory_order_relaxed);
 
@@ -503,7 +538,9 @@ void Worker::reapRetired()
             m_peers[peer->slot] = nullptr;
             m_freeSlots.push_back(peer->slot);
         }
-        if (peer->fd() >= 0)
+        if (peer->fd() >= 0 && peer->soleDescriptor)
+            m_poller->removeBeforeLastClose(peer->fd());
+        else if (peer->fd() >= 0)
             m_poller->remove(peer->fd());
         m_peerCount.fetch_sub(1, std::memory_order_relaxed);
         delete peer;   // closes the socket (its transport owns it)

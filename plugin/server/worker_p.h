@@ -24,11 +24,11 @@
 #include <thread>
 #include <vector>
 
+#include <sys/socket.h>
+
 QT_BEGIN_NAMESPACE
 class QSslPreSharedKeyAuthenticator;
 QT_END_NAMESPACE
-
-struct sockaddr_storage;
 
 namespace qws {
 
@@ -223,6 +223,7 @@ private:
     void acceptConnections();
     void addPeer(int fd, QByteArray initialBytes, const sockaddr_storage *acceptedFrom = nullptr);
     void updateListenerPolling();
+    void prepareListener();
     int nextTimeout();
     void runTimers();
     void reapRetired();
@@ -258,6 +259,9 @@ private:
     std::vector<std::shared_ptr<Channel>> m_toPost;
     TimerQueue m_timers;
     int m_listenFd = -1;
+    /// The listener's own address when it is bound to one (not a wildcard): every connection it
+    /// accepts has that local address, so no getsockname() per connection. ss_family 0: unknown.
+    sockaddr_storage m_listenLocal{};
     bool m_accepting = true;
     bool m_listenPolled = false;
     qint64 m_listenRetryAt = 0;                  // after EMFILE: poll the listener again at this time
