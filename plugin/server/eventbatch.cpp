@@ -132,64 +132,21 @@ QHostAddress SocketAddress::toHostAddress() const
     return QHostAddress();
 }
 
-namespace {
-
-/// The `index`th NUL-terminated string of `block` and the offset after it; {-1, -1} past the end.
-std::pair<qsizetype, qsizetype> nthString(QByteArrayView block, int index)
-{
-    qsizetype start = 0;
-    for (int i = 0;; ++i) {
-        const qsizetype end = block.indexOf('\0', start);
-        if (end < 0)
-            return {-1, -1};
-        if (i == index)
-            return {start, end};
-        start = end + 1;
-    }
-}
-
-/// The value of the first header named `name` (ASCII, any case) in a "name\0value\0" block.
-std::optional<QByteArrayView> findHeader(QByteArrayView block, QByteArrayView name)
-{
-    qsizetype position = 0;
-    while (position < block.size()) {
-        const qsizetype nameEnd = block.indexOf('\0', position);
-        const qsizetype valueEnd = nameEnd < 0 ? -1 : block.indexOf('\0', nameEnd + 1);
-        if (valueEnd < 0)
-            break;
-        if (block.sliced(position, nameEnd - position).compare(name, Qt::CaseInsensitive) == 0)
-            return block.sliced(nameEnd + 1, valueEnd - nameEnd - 1);
-        position = valueEnd + 1;
-    }
-    return std::nullopt;
-}
-
-} // namespace
-
 QByteArray ConnectionInfo::field(Field which) const
 {
-    const QByteArrayView block(request.get(), qsizetype(requestSize));
     switch (which) {
     case Target:
-    case Subprotocol: {
-        const auto [start, end] = nthString(block, which == Target ? 0 : 1);
-        return start < 0 ? QByteArray() : block.sliced(start, end - start).toByteArray();
-    }
+        return request.target().toByteArray();
+    case Subprotocol:
+        return request.subprotocol().toByteArray();
     case Host:   // exactly one Host header (the parser refuses none or two)
-        return findHeader(headerBlock(), "Host").value_or(QByteArrayView()).toByteArray();
+        return request.header("Host").value_or(QByteArrayView()).toByteArray();
     case Origin:   // as the parser chose it: the first Origin, else the first Sec-WebSocket-Origin
-        if (const auto origin = findHeader(headerBlock(), "Origin"))
+        if (const auto origin = request.header("Origin"))
             return origin->toByteArray();
-        return findHeader(headerBlock(), "Sec-WebSocket-Origin").value_or(QByteArrayView()).toByteArray();
+        return request.header("Sec-WebSocket-Origin").value_or(QByteArrayView()).toByteArray();
     }
     return QByteArray();
-}
-
-QByteArrayView ConnectionInfo::headerBlock() const
-{
-    const QByteArrayView block(request.get(), qsizetype(requestSize));
-    const auto [start, end] = nthString(block, 1);   // after the subprotocol
-    return start < 0 ? QByteArrayView() : block.sliced(end + 1);
 }
 
 QEvent::Type Channel::batchEventType()

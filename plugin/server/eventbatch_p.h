@@ -5,6 +5,7 @@
 #pragma once
 
 #include "defaults_p.h"
+#include "requestblock_p.h"
 #include "stats.h"
 #include "websocketserver.h"
 
@@ -108,22 +109,18 @@ struct OutCommand {
 /// read-only afterwards (so any thread may read it without locking).
 struct ConnectionInfo {
     quint64 id = 0;
-    /// What the handshake said, in one heap block read lazily (an idle connection pays one block, not
-    /// one per field, and no QByteArray header): "target\0subprotocol\0", then "name\0value\0" pairs
-    /// in arrival order. target is the request-target as sent ("/chat?room=1"), subprotocol the
-    /// negotiated one (may be empty). Host and Origin are not stored twice: field() finds them among
-    /// the headers as the handshake parser did. Built by Peer::openChannel().
-    std::unique_ptr<char[]> request;
+    /// What the handshake said (target, subprotocol, headers), in one compact heap block read lazily:
+    /// an idle connection pays one small block, not one per field. Host and Origin are not stored
+    /// twice: field() finds them among the headers as the handshake parser did. Built by
+    /// Peer::openChannel().
+    RequestBlock request;
     SocketAddress peer;
     SocketAddress local;
-    quint32 requestSize = 0;
     bool secure = false;
     bool compressed = false;
     enum Field { Target, Host, Origin, Subprotocol };
 
     QByteArray field(Field which) const;
-    /// The "name\0value\0" pairs (a view into `request`).
-    QByteArrayView headerBlock() const;
 };
 
 /// The per-connection hand-off, shared (std::shared_ptr) by the engine's peer and the WebSocket.

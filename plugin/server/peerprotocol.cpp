@@ -146,27 +146,7 @@ void Peer::openChannel()
     info.id = g_nextConnectionId.fetch_add(1, std::memory_order_relaxed);
     info.secure = transport().isEncrypted();
     info.compressed = m_core.isCompressed();
-    // One heap block for the target, the subprotocol and the headers (ConnectionInfo::request),
-    // sized exactly; host and origin are read back from the headers.
-    const std::string *fields[] = {&request.target, &m_core.subprotocol()};
-    std::size_t total = 0;
-    for (const std::string *field : fields)
-        total += field->size() + 1;
-    for (const protocol::Header &header : request.headers)
-        total += header.name.size() + header.value.size() + 2;
-    info.request = std::make_unique_for_overwrite<char[]>(total);
-    info.requestSize = quint32(total);   // the parser bounds a request far below 4 GB
-    char *out = info.request.get();
-    auto put = [&out](const std::string &text) {
-        out = std::copy(text.begin(), text.end(), out);
-        *out++ = '\0';
-    };
-    for (const std::string *field : fields)
-        put(*field);
-    for (const protocol::Header &header : request.headers) {
-        put(header.name);
-        put(header.value);
-    }
+    info.request = RequestBlock(request.target, m_core.subprotocol(), request.headers);
     channel->maxInboundQueue = m_config->maxInboundQueue;
     channel->maxOutboundQueue = m_config->maxOutboundQueue;
     channel->outboundPolicy = m_config->outboundPolicy;

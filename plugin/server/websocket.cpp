@@ -379,17 +379,10 @@ QNetworkRequest WebSocket::request() const
 QList<QPair<QByteArray, QByteArray>> WebSocket::requestHeaders() const
 {
     QList<QPair<QByteArray, QByteArray>> headers;
-    const QByteArrayView block = d_func()->channel->info.headerBlock();
-    qsizetype position = 0;
-    while (position < block.size()) {
-        const qsizetype nameEnd = block.indexOf('\0', position);
-        const qsizetype valueEnd = nameEnd < 0 ? -1 : block.indexOf('\0', nameEnd + 1);
-        if (nameEnd < 0 || valueEnd < 0)
-            break;
-        headers.append({block.sliced(position, nameEnd - position).toByteArray(),
-                        block.sliced(nameEnd + 1, valueEnd - nameEnd - 1).toByteArray()});
-        position = valueEnd + 1;
-    }
+    d_func()->channel->info.request.forEachHeader([&headers](QByteArrayView name, QByteArrayView value) {
+        headers.append({name.toByteArray(), value.toByteArray()});
+        return true;
+    });
     return headers;
 }
 
