@@ -118,11 +118,19 @@ void ServerConnection::receive(std::span<const std::byte> data)
         return;
     case State::Open:
     case State::Closing:
-        processFrames(data);
+        processFrames(data, m_events, nullptr);
         return;
     case State::Closed:
         return;
     }
+}
+
+void ServerConnection::receive(std::span<const std::byte> data, ReceiveScratch &scratch)
+{
+    if (m_state == State::Open || m_state == State::Closing)
+        processFrames(data, scratch.events, &scratch);
+    else
+        receive(data);
 }
 
 void ServerConnection::receiveEof()
@@ -170,7 +178,7 @@ void ServerConnection::accept()
 
     if (!m_handshake->pendingInput.empty()) {
         const std::string pending = std::exchange(m_handshake->pendingInput, {});
-        processFrames(asBytes(pending));
+        processFrames(asBytes(pending), m_events, nullptr);
     }
 }
 
@@ -186,29 +194,39 @@ void ServerConnection::reject(Error error, std::string_view reason)
 
 // ---- frames in -------------------------------------------------------------------------------------
 
-void ServerConnection::processFrames(std::span<const std::byte> data)
+void ServerConnection::processFrames(std::span<const std::byte> data, std::vector<Event> &events,
+                                     ReceiveScratch *scratch)
 {
     // §5.5.1: after the peer's close frame nothing more is read; after a failure neither.
     if (!m_closing.canReceiveData())
         return;
-    const std::size_t first = m_events.size();
+    const std::size_t first = events.size();
     if (!m_assembler) {
-        m_assembler = std::make_unique<MessageAssembler>(m_config->messages, true);
+        if (scratch && scratch->assembler) {
+            m_assembler = std::move(scratch->assembler);
+            *m_assembler = MessageAssembler(m_config->messages, true);   // as new, no allocation
+        } else {
+            m_assembler = std::make_unique<MessageAssembler>(m_config->messages, true);
+        }
         if (m_compression)
             m_assembler->setInflater(&m_compression->inflater);
     }
-    m_assembler->feed(data, m_events);
+    m_assembler->feed(data, events, scratch ? &scratch->buffers : nullptr);
     // Between messages the assembler holds nothing worth keeping: an idle connection keeps no parser
     // state and no buffers (m_control's capacity, the compressed piece). A failed one stays failed.
-    if (m_assembler->atRest())
-        m_assembler.reset();
-    handleEvents(first);
+    if (m_assembler->atRest()) {
+        if (scratch && !scratch->assembler)
+            scratch->assembler = std::move(m_assembler);   // the next connection with data takes it
+        else
+            m_assembler.reset();
+    }
+    handleEvents(events, first);
 }
 
-void ServerConnection::handleEvents(std::size_t firstNew)
+void ServerConnection::handleEvents(std::vector<Event> &events, std::size_t firstNew)
 {
-    for (std::size_t i = firstNew; i < m_events.size(); ++i) {
-        Event &event = m_events[i];
+    for (std::size_t i = firstNew; i < events.size(); ++i) {
+        Event &event = events[i];
         if (const Ping *ping = std::get_if<Ping>(&event)) {
             // §5.5.2: answer with a pong carrying the same application data; the event still reaches
             // the application (it may count pings).
@@ -224,11 +242,11 @@ void ServerConnection::handleEvents(std::size_t firstNew)
             }
             m_state = State::Closed;
             // §5.5.1: whatever followed the close frame in this read is not application data.
-            m_events.erase(m_events.begin() + static_cast<std::ptrdiff_t>(i + 1), m_events.end());
+            events.erase(events.begin() + static_cast<std::ptrdiff_t>(i + 1), events.end());
             return;
         } else if (const Failure *failure = std::get_if<Failure>(&event)) {
             fail(failure->error);
-            m_events.erase(m_events.begin() + static_cast<std::ptrdiff_t>(i + 1), m_events.end());
+            events.erase(events.begin() + static_cast<std::ptrdiff_t>(i + 1), events.end());
             return;
         }
     }

@@ -31,6 +31,29 @@ struct ConnectionConfig {
     std::string serverName;                 ///< sent as the Server header when not empty
 };
 
+/// What receive(data, scratch) reuses from one call to the next. One per thread that drives many
+/// connections (the server's engine threads keep one each), so a steady stream of small messages
+/// allocates nothing in the core: the events vector keeps its capacity, each message's payload takes
+/// a spare buffer (give it back with recycle() once its bytes were used), and a connection that gets
+/// data borrows the spare MessageAssembler instead of allocating one (and returns it when at rest).
+struct ReceiveScratch {
+    /// receive(data, scratch) appends its events here, in order; the caller consumes and clears it.
+    std::vector<Event> events;
+    /// Spare payload buffers (taken from the back).
+    std::vector<std::string> buffers;
+    std::unique_ptr<MessageAssembler> assembler;
+
+    /// Keeps `buffer` for a later message if it is small and fewer than kMaxBuffers wait.
+    void recycle(std::string &&buffer)
+    {
+        if (buffer.capacity() > kMaxRecycledCapacity || buffers.size() >= kMaxBuffers)
+            return;
+        buffers.push_back(std::move(buffer));
+    }
+    static constexpr std::size_t kMaxBuffers = 64;
+    static constexpr std::size_t kMaxRecycledCapacity = 64 * 1024;
+};
+
 class ServerConnection {
 public:
     enum class State : std::uint8_t {
@@ -58,6 +81,12 @@ public:
     /// error response and moves to Closed with a Failure event; a protocol violation queues a close
     /// frame (§7.1.7) with a Failure event. Input after Closed is ignored.
     void receive(std::span<const std::byte> data);
+    /// The same, for a caller that drives many connections on one thread: once Open, the events of
+    /// this call are appended to `scratch.events` (not kept for takeEvents()), and payloads and the
+    /// assembler come from `scratch` (see ReceiveScratch). Events of earlier calls (accept() runs the
+    /// frames that came with the request) still wait in takeEvents() and come first. In the handshake
+    /// this is receive(data).
+    void receive(std::span<const std::byte> data, ReceiveScratch &scratch);
     /// The peer closed its sending side (TCP FIN). Moves to Closed.
     void receiveEof();
     /// The handshake did not complete in time: queues a 408 response, moves to Closed.
@@ -106,8 +135,8 @@ public:
     Error error() const noexcept { return m_error; }
 
 private:
-    void processFrames(std::span<const std::byte> data);
-    void handleEvents(std::size_t firstNew);
+    void processFrames(std::span<const std::byte> data, std::vector<Event> &events, ReceiveScratch *scratch);
+    void handleEvents(std::vector<Event> &events, std::size_t firstNew);
     void fail(Error error);
     void queueFrame(Opcode opcode, bool rsv1, std::span<const std::byte> payload);
     bool sendData(Opcode opcode, std::span<const std::byte> payload);

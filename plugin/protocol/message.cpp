@@ -79,10 +79,16 @@ bool MessageAssembler::fail(Error error, std::vector<Event> &out)
     return false;
 }
 
-std::size_t MessageAssembler::feed(std::span<const std::byte> in, std::vector<Event> &out)
+std::size_t MessageAssembler::feed(std::span<const std::byte> in, std::vector<Event> &out,
+                                   std::vector<std::string> *spareBuffers)
 {
     if (m_error != Error::None)
         return 0;
+    m_spares = spareBuffers;
+    struct Forget {
+        std::vector<std::string> *&spares;
+        ~Forget() { spares = nullptr; }
+    } forget{m_spares};
     std::size_t pos = 0;
     while (pos < in.size()) {
         if (!m_haveHeader) {
@@ -172,6 +178,12 @@ bool MessageAssembler::startFrame(std::vector<Event> &out)
         m_fragmentFirst = true;
         m_messageSize = 0;
         m_message.clear();
+        if (m_message.capacity() < m_frame.payloadLength && m_spares && !m_spares->empty()) {
+            // The previous message's buffer went out with its event: take a spare one with room.
+            m_message = std::move(m_spares->back());
+            m_spares->pop_back();
+            m_message.clear();
+        }
         m_utf8.reset();
     }
     if (m_limits.deliverFragments)

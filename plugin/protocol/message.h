@@ -38,7 +38,10 @@ public:
     /// Consumes `in` entirely (partial headers and payloads are kept inside) unless it fails, appending
     /// Message/Fragment/Ping/Pong/Close events to `out`. On failure it appends one Failure event, stops
     /// consuming, and every later call returns 0. Returns the number of bytes consumed.
-    std::size_t feed(std::span<const std::byte> in, std::vector<Event> &out);
+    /// `spareBuffers`, when given, supplies the storage of each new message's payload (a buffer with
+    /// capacity, taken from the back) instead of a fresh allocation: see ReceiveScratch.
+    std::size_t feed(std::span<const std::byte> in, std::vector<Event> &out,
+                     std::vector<std::string> *spareBuffers = nullptr);
 
     Error error() const noexcept { return m_error; }
     bool inMessage() const noexcept { return m_inMessage; }
@@ -80,6 +83,7 @@ private:
     std::string m_message;               // payload being assembled (inflated when compressed)
     std::string m_control;               // control frame payload being assembled
     std::string m_compressed;            // compressed bytes of the current frame before inflating
+    std::vector<std::string> *m_spares = nullptr;   // feed()'s spareBuffers, during the call only
     Utf8Validator m_utf8;
 };
 

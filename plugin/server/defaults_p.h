@@ -22,6 +22,11 @@ inline constexpr std::chrono::microseconds kOwnerSliceBudget{4000};
 /// Events taken from a channel between two looks at the clock.
 inline constexpr std::size_t kOwnerSliceEvents = 16;
 inline constexpr qint64 kMaxOutboundQueue = qint64(16) * 1024 * 1024; ///< then OutboundPolicy applies
+/// send…() of an uncompressed message up to this many payload bytes (text: UTF-16 code units) builds
+/// its frame on the owner's thread, into the buffer the engine writes from (Channel::submitFrame()):
+/// one copy of a small payload costs less than an allocation, a command and an iovec of its own.
+/// Larger messages are handed over as they are (binary: shared, never copied).
+inline constexpr qsizetype kInlineFrameMax = 4096;
 /// Message and frame limits: the protocol core's own defaults.
 inline constexpr qint64 kMaxMessageSize = qint64(protocol::MessageLimits{}.maxMessageSize);
 inline constexpr qint64 kMaxFrameSize = qint64(protocol::MessageLimits{}.maxFrameSize);

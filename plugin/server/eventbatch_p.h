@@ -17,8 +17,10 @@
 #include <QtNetwork/QAbstractSocket>
 #include <QtNetwork/QHostAddress>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
+#include <cstring>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -97,12 +99,21 @@ struct InEvent {
 
 /// Something the owner asked for, for the engine thread.
 struct OutCommand {
-    enum class Kind : quint8 { Text, Binary, Ping, Close, Abort, Flags };
+    enum class Kind : quint8 {
+        Text,     ///< data = one message (UTF-8): the engine frames (and maybe compresses) it
+        Binary,   ///< the same, binary
+        Frames,   ///< data = whole uncompressed frames built by the owner (Channel::submitFrame())
+        Ping,
+        Close,
+        Abort,
+        Flags,
+    };
     Kind kind = Kind::Text;
     bool discardQueued = false;    ///< Close: drop unsent data first (outbound queue overflow)
     quint16 code = 0;              ///< Close
-    qint64 stampUs = 0;            ///< Ping: steady-clock µs at ping()
-    QByteArray data;               ///< Text (UTF-8), Binary, Ping payload, Close reason (UTF-8)
+    quint32 messages = 0;          ///< Frames: how many messages `data` holds (statistics)
+    qint64 stampUs = 0;            ///< Ping: steady-clock µs at ping(); Frames: their payload bytes
+    QByteArray data;               ///< Text (UTF-8), Binary, Frames, Ping payload, Close reason (UTF-8)
 };
 
 /// What a connection was at handshake time; written by the engine before the Channel is published,
@@ -196,6 +207,15 @@ public:
     /// Queues a command for the engine (charging `charge` bytes to outboundQueued). Returns false
     /// when the engine has let go of the connection.
     bool submit(OutCommand &&command, qint64 charge = 0);
+    /// Queues one uncompressed data frame built in place: `headerSize` bytes of `header`, then
+    /// `payloadSize` bytes written by `fill(char *)` (under the lock: meant for small payloads, see
+    /// defaults::kInlineFrameMax). Frames sent in a row share one buffer (a Frames command of up to
+    /// kFramesChunk bytes), so a burst of small messages costs one allocation, no per-message command,
+    /// and goes out as one contiguous write. Charges the frame to outboundQueued; returns false when
+    /// the engine has let go of the connection.
+    template <typename Fill>
+    bool submitFrame(const char *header, std::size_t headerSize, std::size_t payloadSize, Fill &&fill);
+    static constexpr qsizetype kFramesChunk = 64 * 1024;
     /// Sets the owner's pause flag and wakes the engine; false when the engine has let go.
     bool setUserPaused(bool paused);
     /// Brackets the owner's handling of one batch: worker wake-ups requested inside (a slot that
@@ -247,5 +267,36 @@ private:
     QObject *m_target = nullptr;
     std::vector<OutCommand> m_outbox;
 };
+
+template <typename Fill>
+bool Channel::submitFrame(const char *header, std::size_t headerSize, std::size_t payloadSize, Fill &&fill)
+{
+    const qsizetype frameSize = qsizetype(headerSize + payloadSize);
+    std::lock_guard lock(m_mutex);
+    if (!worker)
+        return false;
+    OutCommand *frames = nullptr;
+    if (!m_outbox.empty() && m_outbox.back().kind == OutCommand::Kind::Frames
+        && m_outbox.back().data.size() + frameSize <= kFramesChunk)
+        frames = &m_outbox.back();
+    if (!frames) {
+        if (m_outbox.capacity() == 0)
+            m_outbox.reserve(4);
+        frames = &m_outbox.emplace_back();
+        frames->kind = OutCommand::Kind::Frames;
+        // Room for a round's replies at once (the 64-byte echo answers ~8 messages per socket a round).
+        frames->data.reserve(std::max<qsizetype>(frameSize, 1024));
+    }
+    const qsizetype at = frames->data.size();
+    frames->data.resize(at + frameSize);   // within the reservation, or grows geometrically
+    char *out = frames->data.data() + at;
+    std::memcpy(out, header, headerSize);
+    fill(out + headerSize);
+    ++frames->messages;
+    frames->stampUs += qint64(payloadSize);
+    counters.outboundQueued.fetch_add(frameSize, std::memory_order_relaxed);
+    wakeWorkerLocked();
+    return true;
+}
 
 } // namespace qws

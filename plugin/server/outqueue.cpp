@@ -17,6 +17,16 @@ void OutQueue::appendFrame(const char *header, std::size_t headerSize, QByteArra
     m_bytes += chunk.size();
 }
 
+void OutQueue::appendFrames(QByteArray frames, bool accounted)
+{
+    if (frames.isEmpty())
+        return;
+    Chunk &chunk = m_chunks.emplace_back();
+    chunk.accounted = accounted;
+    chunk.payload = std::move(frames);
+    m_bytes += chunk.size();
+}
+
 void OutQueue::appendBytes(std::string bytes, bool accounted)
 {
     if (bytes.empty())

@@ -22,6 +22,8 @@ public:
     void appendFrame(const char *header, std::size_t headerSize, QByteArray payload, bool accounted);
     /// Bytes made by the protocol core (handshake response, control or compressed frames).
     void appendBytes(std::string bytes, bool accounted);
+    /// Whole frames built by the owner (OutCommand::Kind::Frames), written as they are.
+    void appendFrames(QByteArray frames, bool accounted);
 
     bool isEmpty() const { return m_head == m_chunks.size(); }
     std::size_t size() const { return m_bytes; }

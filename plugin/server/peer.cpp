@@ -201,7 +201,7 @@ void Peer::readSome()
 
 void Peer::feed(const char *data, std::size_t size)
 {
-    m_core.receive(asBytes(data, size));
+    m_core.receive(asBytes(data, size), m_worker.receiveScratch());
     afterCore();
 }
 

@@ -89,7 +89,8 @@ private:
     void openChannel();
     Transport &transport() { return m_tls ? *m_tls : static_cast<Transport &>(m_plain); }
     const Transport &transport() const { return m_tls ? *m_tls : static_cast<const Transport &>(m_plain); }
-    qint64 translate();
+    /// Core events → InEvents in the worker's scratch; returns the payload bytes of the messages.
+    qint64 translate(std::vector<protocol::Event> &events);
     void rememberPing(PendingPing ping);
     void onPong(std::string &payload);
     void collectOutput(bool accounted);

@@ -34,7 +34,16 @@ void Peer::afterCore()
     using State = protocol::ServerConnection::State;
     if (m_core.state() == State::AwaitingDecision)
         decide();
-    const qint64 bytes = m_core.hasEvents() ? translate() : 0;
+    protocol::ReceiveScratch &scratch = m_worker.receiveScratch();
+    qint64 bytes = 0;
+    if (m_core.hasEvents()) {   // from calls other than receive(…, scratch): accept(), a timeout, EOF
+        std::vector<protocol::Event> events = m_core.takeEvents();
+        bytes += translate(events);
+    }
+    if (!scratch.events.empty()) {
+        bytes += translate(scratch.events);
+        scratch.events.clear();
+    }
     collectOutput(false);
     auto &events = m_worker.scratchEvents();
     if (!events.empty()) {
@@ -156,13 +165,12 @@ void Peer::openChannel()
     m_opened = true;
 }
 
-qint64 Peer::translate()
+qint64 Peer::translate(std::vector<protocol::Event> &events)
 {
     qint64 bytes = 0;
+    quint64 messages = 0;
     auto &out = m_worker.scratchEvents();
-    ConnectionCounters *counters = m_opened ? &m_channel->counters : nullptr;
-    constexpr auto relaxed = std::memory_order_relaxed;
-    for (protocol::Event &event : m_core.takeEvents()) {
+    for (protocol::Event &event : events) {
         if (auto *message = std::get_if<protocol::Message>(&event)) {
             const std::size_t size = message->payload.size();
             InEvent &in = out.emplace_back();
@@ -175,10 +183,8 @@ qint64 Peer::translate()
             }
             in.number = qint64(size);
             bytes += qint64(size);
-            if (counters) {
-                counters->messagesReceived.fetch_add(1, relaxed);
-                counters->bytesReceived.fetch_add(size, relaxed);
-            }
+            ++messages;
+            m_worker.receiveScratch().recycle(std::move(message->payload));
         } else if (auto *pong = std::get_if<protocol::Pong>(&event)) {
             onPong(pong->payload);
         } else if (auto *close = std::get_if<protocol::Close>(&event)) {
@@ -197,6 +203,10 @@ qint64 Peer::translate()
             in.text = QString::fromUtf8(text.data(), qsizetype(text.size()));
         }
         // Ping: the core already queued the pong. Fragment: not requested (deliverFragments off).
+    }
+    if (messages && m_opened) {   // once per read, not per message: each is a locked instruction
+        m_channel->counters.messagesReceived.fetch_add(messages, std::memory_order_relaxed);
+        m_channel->counters.bytesReceived.fetch_add(quint64(bytes), std::memory_order_relaxed);
     }
     return bytes;
 }
@@ -261,6 +271,16 @@ void Peer::onCommands()
                 sendData(command);
             else
                 refund += command.data.size();
+            break;
+        case OutCommand::Kind::Frames:
+            if (m_phase == Phase::Active && m_core.state() == protocol::ServerConnection::State::Open) {
+                ConnectionCounters &counters = m_channel->counters;
+                counters.messagesSent.fetch_add(command.messages, std::memory_order_relaxed);
+                counters.bytesSent.fetch_add(quint64(command.stampUs), std::memory_order_relaxed);
+                m_out.appendFrames(std::move(command.data), true);   // charged whole by submitFrame()
+            } else {
+                refund += command.data.size();
+            }
             break;
         case OutCommand::Kind::Ping:
             if (m_core.sendPing(std::string_view(command.data.constData(), std::size_t(command.data.size())))) {

@@ -6,6 +6,8 @@
 
 #include "defaults_p.h"
 
+#include <protocol/utf16.h>
+
 #include <QtCore/QCoreApplication>
 #include <QtCore/QMetaMethod>
 #include <QtCore/QPointer>
@@ -13,6 +15,7 @@
 #include <QtCore/QScopeGuard>
 
 #include <chrono>
+#include <cstring>
 
 namespace qws {
 
@@ -239,12 +242,11 @@ void WebSocketPrivate::deliver(const InEvent &event)
     }
 }
 
-qint64 WebSocketPrivate::send(OutCommand::Kind kind, QByteArray data)
+bool WebSocketPrivate::admit(qint64 size)
 {
     Q_Q(WebSocket);
     if (state != QAbstractSocket::ConnectedState)
-        return -1;
-    const qint64 size = data.size();
+        return false;
     const qint64 queued = channel->counters.outboundQueued.load(std::memory_order_relaxed);
     if (queued > 0 && queued + size > channel->maxOutboundQueue) {
         QPointer<WebSocket> guard(q);
@@ -264,15 +266,29 @@ qint64 WebSocketPrivate::send(OutCommand::Kind kind, QByteArray data)
             beginClosing();
             channel->submit(std::move(command));
         }
-        return -1;
+        return false;
     }
     outboundFullSignalled = false;
+    return true;
+}
+
+qint64 WebSocketPrivate::send(OutCommand::Kind kind, QByteArray data)
+{
+    const qint64 size = data.size();
+    if (!admit(size))
+        return -1;
     OutCommand command;
     command.kind = kind;
     command.data = std::move(data);
     if (!channel->submit(std::move(command), size))
         return -1;
     return size;
+}
+
+bool WebSocketPrivate::sendsInline(qsizetype size) const
+{
+    // A compressed connection's frames are made by the engine (its deflate stream is there).
+    return size <= defaults::kInlineFrameMax && !channel->info.compressed;
 }
 
 // ---- the public API ------------------------------------------------------------------------------
@@ -437,13 +453,26 @@ QString WebSocket::closeReason() const
 */
 qint64 WebSocket::sendTextMessage(const QString &message)
 {
-    return d_func()->send(OutCommand::Kind::Text, message.toUtf8());
+    Q_D(WebSocket);
+    if (d->sendsInline(message.size())) {
+        const std::u16string_view units(reinterpret_cast<const char16_t *>(message.utf16()),
+                                        std::size_t(message.size()));
+        return d->sendInline(protocol::Opcode::Text, protocol::utf8Size(units),
+                             [units](char *out) { protocol::writeUtf8(units, out); });
+    }
+    return d->send(OutCommand::Kind::Text, message.toUtf8());
 }
 
 /*! Queues \a data as one binary frame; returns its size or -1 (see sendTextMessage()). */
 qint64 WebSocket::sendBinaryMessage(const QByteArray &data)
 {
-    return d_func()->send(OutCommand::Kind::Binary, data);
+    Q_D(WebSocket);
+    if (d->sendsInline(data.size())) {
+        return d->sendInline(protocol::Opcode::Binary, std::size_t(data.size()), [&data](char *out) {
+            std::memcpy(out, data.constData(), std::size_t(data.size()));
+        });
+    }
+    return d->send(OutCommand::Kind::Binary, data);
 }
 
 /*!

@@ -8,8 +8,12 @@
 #include "websocket.h"
 #include "websocketserver.h"
 
+#include <protocol/frame.h>
+
 #include <QtCore/QPointer>
 
+#include <array>
+#include <cstddef>
 #include <memory>
 
 namespace qws {
@@ -33,7 +37,28 @@ public:
     void setState(QAbstractSocket::SocketState newState);
     void beginClosing();
     void finish(const InEvent &event);
+    /// The outbound-queue policy for a message of `size` bytes (WebSocketServer::setMaxOutboundQueue()):
+    /// true when it may be queued; false when the socket is not open or the queue is full (then
+    /// outboundQueueFull() was emitted and, with CloseConnection, the close begun).
+    bool admit(qint64 size);
+    /// Hands a whole message to the engine, which frames (and maybe compresses) it.
     qint64 send(OutCommand::Kind kind, QByteArray data);
+    /// True when a message of `size` payload bytes (text: UTF-16 code units) is framed here, in
+    /// place (sendInline()): small, on a connection without compression.
+    bool sendsInline(qsizetype size) const;
+    /// Builds the frame of a `size`-byte message straight into the channel's outbound buffer;
+    /// `fill(char *)` writes the payload. Returns `size`, or -1 as send().
+    template <typename Fill>
+    qint64 sendInline(protocol::Opcode opcode, std::size_t size, Fill &&fill)
+    {
+        if (!admit(qint64(size)))
+            return -1;
+        std::array<std::byte, protocol::kMaxFrameHeaderSize> header;
+        const std::size_t headerSize = protocol::writeFrameHeader(header, opcode, true, false, size);
+        if (!channel->submitFrame(reinterpret_cast<const char *>(header.data()), headerSize, size, fill))
+            return -1;
+        return qint64(size);
+    }
 
     QString errorString() const { return texts ? texts->errorString : QString(); }
     QString closeReason() const { return texts ? texts->closeReason : QString(); }

@@ -180,6 +180,9 @@ public:
         return m_scratch;
     }
     static constexpr std::size_t kScratchEvents = 16;
+    /// What the protocol cores of this thread's peers reuse from one read to the next (events vector,
+    /// payload buffers, a MessageAssembler): no allocation per small message in the core.
+    protocol::ReceiveScratch &receiveScratch() { return m_receiveScratch; }
     void scheduleTimer(Peer *peer, qint64 when);
     /// True with a level-triggered Poller (poll): peers must report their interest (setInterest).
     bool levelTriggered() const { return m_levelTriggered; }
@@ -251,6 +254,7 @@ private:
     qint64 m_now = 0;
     std::unique_ptr<char[]> m_readBuffer;
     std::vector<InEvent> m_scratch;
+    protocol::ReceiveScratch m_receiveScratch;
     std::vector<Peer *> m_peers;                 // slot → peer (nullptr: free)
     std::vector<std::uint32_t> m_freeSlots;
     std::uint32_t m_generation = 0;              // tells a reused slot's new peer from the old one

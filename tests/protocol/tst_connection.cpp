@@ -85,6 +85,11 @@ private slots:
     void sharedConfig();
     void releaseHandshake();
     void subprotocolIsReleasedWithTheHandshake();
+
+    void scratchReceiveMatchesReceive_data();
+    void scratchReceiveMatchesReceive();
+    void scratchReusesBuffersAndAssembler();
+    void scratchKeepsEarlierEventsFirst();
 };
 
 void tst_Connection::handshake_data()
@@ -569,6 +574,106 @@ void tst_Connection::subprotocolIsReleasedWithTheHandshake()
     QVERIFY(c.closeReason().empty());   // nothing allocated for it before a close
     QVERIFY(c.close(1000, "bye"));
     QVERIFY(c.closeReason().empty());   // our own reason is not the peer's
+}
+
+
+// ---- receive(data, scratch): the same events as receive(), with the storage reused --------------
+
+void tst_Connection::scratchReceiveMatchesReceive_data()
+{
+    QTest::addColumn<QByteArray>("input");
+    const std::string big(300, 'b');
+    QTest::newRow("eight small text messages (the 64-byte echo's burst)")
+        << qba(textFrame(std::string(64, 'a')) + textFrame(std::string(64, 'b')) + textFrame("c") + textFrame("")
+               + textFrame(std::string(64, 'e')) + textFrame(std::string(64, 'f')) + textFrame("g")
+               + textFrame(std::string(64, 'h')));
+    QTest::newRow("RFC 6455 §5.4: fragments with a ping between them, then binary")
+        << qba(textFrame("Hel", false) + pingFrame("p") + continuationFrame("lo", true) + binaryFrame(big));
+    QTest::newRow("RFC 6455 §5.5.1: nothing after the close frame is delivered")
+        << qba(textFrame("before") + closeFrame(1000, "bye") + textFrame("after"));
+    QTest::newRow("RFC 6455 §8.1: invalid UTF-8 fails after the messages before it")
+        << qba(textFrame("fine") + textFrame("\xff") + textFrame("never"));
+}
+
+void tst_Connection::scratchReceiveMatchesReceive()
+{
+    QFETCH(QByteArray, input);
+    for (const Chunking &chunking : allChunkings(view(input))) {
+        ServerConnection classic;
+        openConnection(classic);
+        QStringList expected;
+        for (std::string_view chunk : chunking.chunks) {
+            classic.receive(bytes(chunk));
+            expected += eventTexts(classic.takeEvents());
+        }
+        ServerConnection fast;
+        openConnection(fast);
+        ReceiveScratch scratch;
+        QStringList got;
+        for (std::string_view chunk : chunking.chunks) {
+            fast.receive(bytes(chunk), scratch);
+            QVERIFY2(!fast.hasEvents(), "scratch events must not also wait in takeEvents()");
+            got += eventTexts(scratch.events);
+            for (Event &event : scratch.events) {
+                if (auto *message = std::get_if<Message>(&event))
+                    scratch.recycle(std::move(message->payload));
+            }
+            scratch.events.clear();
+        }
+        QVERIFY2(got == expected, qPrintable(QString::fromStdString(chunking.name) + ": " + got.join(" | ")
+                                             + "  expected  " + expected.join(" | ")));
+        QCOMPARE(qba(fast.takeOutput()), qba(classic.takeOutput()));
+        QCOMPARE(fast.state(), classic.state());
+        QCOMPARE(fast.closeCode(), classic.closeCode());
+    }
+}
+
+void tst_Connection::scratchReusesBuffersAndAssembler()
+{
+    // A recycled payload buffer carries the next message of that size (its storage, not a copy), and
+    // a connection at rest hands its assembler back for the next one: nothing is allocated per message.
+    ServerConnection a;
+    ServerConnection b;
+    openConnection(a);
+    openConnection(b);
+    ReceiveScratch scratch;
+    a.receive(bytes(textFrame(std::string(64, 'x'))), scratch);
+    QCOMPARE(scratch.events.size(), std::size_t(1));
+    QVERIFY2(scratch.assembler, "a connection at rest gives its assembler back");
+    const MessageAssembler *assembler = scratch.assembler.get();
+    std::string payload = std::move(std::get<Message>(scratch.events.front()).payload);
+    const char *storage = payload.data();
+    scratch.events.clear();
+    scratch.recycle(std::move(payload));
+    QCOMPARE(scratch.buffers.size(), std::size_t(1));
+
+    b.receive(bytes(textFrame(std::string(60, 'y'))), scratch);
+    QCOMPARE(scratch.events.size(), std::size_t(1));
+    QCOMPARE(std::get<Message>(scratch.events.front()).payload, std::string(60, 'y'));
+    QCOMPARE(std::get<Message>(scratch.events.front()).payload.data(), storage);
+    QVERIFY(scratch.buffers.empty());
+    QCOMPARE(scratch.assembler.get(), assembler);
+
+    // Only small buffers are kept, and only so many.
+    scratch.events.clear();
+    scratch.recycle(std::string(ReceiveScratch::kMaxRecycledCapacity + 1, 'z'));
+    QVERIFY(scratch.buffers.empty());
+    for (std::size_t i = 0; i < ReceiveScratch::kMaxBuffers + 5; ++i)
+        scratch.recycle(std::string(100, 'z'));
+    QCOMPARE(scratch.buffers.size(), ReceiveScratch::kMaxBuffers);
+}
+
+void tst_Connection::scratchKeepsEarlierEventsFirst()
+{
+    // Frames that came with the request are parsed by accept() into takeEvents(); what arrives later
+    // through the scratch comes after them (the caller takes takeEvents() first).
+    ServerConnection c;
+    c.receive(bytes(upgradeRequest() + textFrame("early")));
+    c.accept();
+    ReceiveScratch scratch;
+    c.receive(bytes(textFrame("late")), scratch);
+    QCOMPARE(eventTexts(c.takeEvents()), QStringList{"text(5): early"});
+    QCOMPARE(eventTexts(scratch.events), QStringList{"text(4): late"});
 }
 
 QTEST_APPLESS_MAIN(tst_Connection)
