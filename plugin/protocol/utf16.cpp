@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// UTF-16 → UTF-8 (RFC 3629 §3), with an 8-units-at-a-time ASCII path.
+// UTF-16 ↔ UTF-8 (RFC 3629 §3), with ASCII paths that take 8 units / 16 bytes at a time.
 #include "utf16.h"
 
 #include <cstdint>
@@ -92,6 +92,76 @@ char *writeUtf8(std::u16string_view text, char *out) noexcept
             *out++ = static_cast<char>(0xE0 | (c >> 12));
             *out++ = static_cast<char>(0x80 | ((c >> 6) & 0x3F));
             *out++ = static_cast<char>(0x80 | (c & 0x3F));
+        }
+    }
+    return out;
+}
+
+std::size_t utf16Size(std::string_view utf8) noexcept
+{
+    // Every byte that is not a continuation byte (10xxxxxx) starts a code point; a 4-byte lead
+    // (11110xxx) starts one that needs a surrogate pair.
+    const auto *p = reinterpret_cast<const unsigned char *>(utf8.data());
+    const auto *const end = p + utf8.size();
+    std::size_t size = 0;
+#if defined(QWS_UTF16_SSE2)
+    while (end - p >= 16) {
+        const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p));
+        const int high = _mm_movemask_epi8(bytes);
+        if (high == 0) {
+            size += 16;
+        } else {
+            for (int i = 0; i < 16; ++i)
+                size += (p[i] & 0xC0) != 0x80 ? (p[i] >= 0xF0 ? 2 : 1) : 0;
+        }
+        p += 16;
+    }
+#endif
+    for (; p < end; ++p)
+        size += (*p & 0xC0) != 0x80 ? (*p >= 0xF0 ? 2 : 1) : 0;
+    return size;
+}
+
+char16_t *writeUtf16(std::string_view utf8, char16_t *out) noexcept
+{
+    const auto *p = reinterpret_cast<const unsigned char *>(utf8.data());
+    const auto *const end = p + utf8.size();
+    while (p < end) {
+#if defined(QWS_UTF16_SSE2)
+        if (end - p >= 16) {
+            const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p));
+            if (_mm_movemask_epi8(bytes) == 0) {
+                const __m128i zero = _mm_setzero_si128();
+                _mm_storeu_si128(reinterpret_cast<__m128i *>(out), _mm_unpacklo_epi8(bytes, zero));
+                _mm_storeu_si128(reinterpret_cast<__m128i *>(out + 8), _mm_unpackhi_epi8(bytes, zero));
+                out += 16;
+                p += 16;
+                continue;
+            }
+        }
+#endif
+        const unsigned char b = *p;
+        if (b < 0x80) {
+            *out++ = char16_t(b);
+            ++p;
+            continue;
+        }
+        if (b < 0xC0) {   // a stray continuation byte (invalid input): counted as nothing, so skipped
+            ++p;
+            continue;
+        }
+        // A lead byte and its continuation bytes; a truncated sequence (invalid input) stops at `end`.
+        std::size_t length = b >= 0xF0 ? 4 : (b >= 0xE0 ? 3 : 2);
+        std::uint32_t cp = b & (0x7F >> length);
+        ++p;
+        for (std::size_t i = 1; i < length && p < end; ++i, ++p)
+            cp = (cp << 6) | (*p & 0x3F);
+        if (length == 4) {
+            cp -= 0x10000;
+            *out++ = char16_t(0xD800 + ((cp >> 10) & 0x3FF));
+            *out++ = char16_t(0xDC00 + (cp & 0x3FF));
+        } else {
+            *out++ = char16_t(cp);
         }
     }
     return out;

@@ -41,11 +41,13 @@ struct OwnerPass {
 };
 thread_local OwnerPass t_pass;
 
-/// Per owner thread: worker wake-ups deferred while batches are handled.
+/// Per owner thread: worker wake-ups deferred while batches are handled, and the delivered event
+/// vectors waiting to go back to an engine thread with them (Channel::recycleEvents()).
 struct DeferredWakes {
     int depth = 0;
     bool flushPosted = false;
     std::vector<std::shared_ptr<Channel>> channels;
+    std::vector<std::vector<InEvent>> spareEvents;
     std::unique_ptr<QObject> flusher;
 };
 thread_local DeferredWakes t_deferred;
@@ -68,8 +70,9 @@ void flushDeferredWakes()
             it = perWorker.insert(perWorker.end(), {std::move(worker), {}});
         it->second.push_back(std::move(channel));
     }
+    // The spare event vectors go to the first worker woken (any engine thread can use them).
     for (auto &[worker, list] : perWorker)
-        worker->schedule(std::move(list));
+        worker->schedule(std::move(list), std::exchange(t_deferred.spareEvents, {}));
 }
 
 class WakeFlusher final : public QObject
@@ -268,6 +271,22 @@ void Channel::wakeWorkerLocked()
         return;
     }
     worker->schedule(shared_from_this());
+}
+
+void Channel::recycleEvents(std::vector<InEvent> &&events)
+{
+    if (events.capacity() == 0 || t_deferred.spareEvents.size() >= Worker::kMaxSpareEventVectors)
+        return;
+    // What is left must be the engine's alone: a string a slot kept (shared) is dropped, not written
+    // over; large ones are not worth keeping per event.
+    constexpr qsizetype kMaxKept = 4096;
+    for (InEvent &event : events) {
+        if (!event.text.isDetached() || event.text.capacity() > kMaxKept)
+            event.text = QString();
+        if (!event.data.isDetached() || event.data.capacity() > kMaxKept)
+            event.data = QByteArray();
+    }
+    t_deferred.spareEvents.push_back(std::move(events));
 }
 
 std::shared_ptr<Worker> Channel::deferredWorker()

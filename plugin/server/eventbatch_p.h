@@ -223,6 +223,12 @@ public:
     /// so the engine thread is woken once per round instead of once per message.
     static void beginOwnerBatch();
     static void endOwnerBatch();
+    /// The owner is done with `events` (delivered): they travel back to an engine thread with the next
+    /// deferred wake-up, and Worker::nextEvent() writes later messages into their strings' storage, so
+    /// a message's QString is allocated, and freed, on no thread at all in the steady state. Strings
+    /// someone else still holds (a slot kept a copy) or large ones are dropped here first. Owner thread;
+    /// at most Worker::kMaxSpareEventVectors wait, the rest are freed.
+    static void recycleEvents(std::vector<InEvent> &&events);
     /// The worker of a deferred request (owner thread), kept alive for the wake-up; null when the
     /// engine has let go of the connection.
     std::shared_ptr<Worker> deferredWorker();

@@ -7,11 +7,13 @@
 #include "worker_p.h"
 
 #include <protocol/frame.h>
+#include <protocol/utf16.h>
 
 #include <QtCore/QDateTime>
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <iterator>
 
 namespace qws {
@@ -23,6 +25,30 @@ std::atomic<quint64> g_nextConnectionId{1};
 std::span<const std::byte> asBytes(const char *data, std::size_t size)
 {
     return {reinterpret_cast<const std::byte *>(data), size};
+}
+
+/// `text` = the validated UTF-8 `utf8`, written into its own storage when it has room and nobody else
+/// holds it (an event vector the owner gave back), else into a new string of the exact size.
+void assignText(QString &text, std::string_view utf8)
+{
+    const qsizetype units = qsizetype(protocol::utf16Size(utf8));
+    if (text.isDetached() && text.capacity() >= units)
+        text.resize(units);
+    else
+        text = QString(units, Qt::Uninitialized);
+    protocol::writeUtf16(utf8, reinterpret_cast<char16_t *>(text.data()));
+}
+
+/// `data` = `bytes`, reusing its storage the same way.
+void assignBytes(QByteArray &data, std::string_view bytes)
+{
+    const qsizetype size = qsizetype(bytes.size());
+    if (data.isDetached() && data.capacity() >= size)
+        data.resize(size);
+    else
+        data = QByteArray(size, Qt::Uninitialized);
+    if (size)
+        std::memcpy(data.data(), bytes.data(), bytes.size());
 }
 
 } // namespace
@@ -45,8 +71,8 @@ void Peer::afterCore()
         scratch.events.clear();
     }
     collectOutput(false);
-    auto &events = m_worker.scratchEvents();
-    if (!events.empty()) {
+    if (m_worker.hasEvents()) {
+        std::vector<InEvent> &events = m_worker.takeEvents();
         bool queuePost = false;
         if (m_opened && m_channel->deliver(events, bytes, queuePost)) {
             m_inboundBlocked = true;
@@ -169,17 +195,16 @@ qint64 Peer::translate(std::vector<protocol::Event> &events)
 {
     qint64 bytes = 0;
     quint64 messages = 0;
-    auto &out = m_worker.scratchEvents();
     for (protocol::Event &event : events) {
         if (auto *message = std::get_if<protocol::Message>(&event)) {
             const std::size_t size = message->payload.size();
-            InEvent &in = out.emplace_back();
+            InEvent &in = m_worker.nextEvent();
             if (message->opcode == protocol::Opcode::Text) {
                 in.kind = InEvent::Kind::Text;
-                in.text = QString::fromUtf8(message->payload.data(), qsizetype(size));
+                assignText(in.text, message->payload);
             } else {
                 in.kind = InEvent::Kind::Binary;
-                in.data = QByteArray(message->payload.data(), qsizetype(size));
+                assignBytes(in.data, message->payload);
             }
             in.number = qint64(size);
             bytes += qint64(size);
@@ -188,7 +213,7 @@ qint64 Peer::translate(std::vector<protocol::Event> &events)
         } else if (auto *pong = std::get_if<protocol::Pong>(&event)) {
             onPong(pong->payload);
         } else if (auto *close = std::get_if<protocol::Close>(&event)) {
-            InEvent &in = out.emplace_back();
+            InEvent &in = m_worker.nextEvent();
             in.kind = InEvent::Kind::PeerClosing;
             in.code = close->code;
             in.text = QString::fromStdString(close->reason);
@@ -196,7 +221,7 @@ qint64 Peer::translate(std::vector<protocol::Event> &events)
             qCDebug(lcProtocol) << "connection failed:" << protocol::describe(failure->error).data();
             if (const int status = protocol::httpStatusFor(failure->error); status && claimFailureReport())
                 reportHandshakeError(failure->error, status);
-            InEvent &in = out.emplace_back();
+            InEvent &in = m_worker.nextEvent();
             in.kind = InEvent::Kind::Failed;
             in.code = protocol::closeCodeFor(failure->error);
             const std::string_view text = protocol::describe(failure->error);
@@ -240,7 +265,7 @@ void Peer::onPong(std::string &payload)
     }
     if (internal)
         return;
-    InEvent &in = m_worker.scratchEvents().emplace_back();
+    InEvent &in = m_worker.nextEvent();
     in.kind = InEvent::Kind::Pong;
     in.number = elapsedUs / 1000;
     in.data = QByteArray::fromStdString(payload);

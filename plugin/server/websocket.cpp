@@ -172,10 +172,13 @@ void WebSocketPrivate::processBatch()
         channel->repost();
         return;
     }
+    std::vector<InEvent> events;
     Channel::beginOwnerBatch();
     const auto end = qScopeGuard([] { Channel::endOwnerBatch(); });
+    // Runs before `end` (declared after it): the delivered events go back (Channel::recycleEvents())
+    // before the deferred wake-up that carries them to an engine thread is flushed.
+    const auto recycle = qScopeGuard([&events] { Channel::recycleEvents(std::move(events)); });
     QPointer<WebSocket> guard(q);
-    std::vector<InEvent> events;
     for (;;) {
         const bool more = channel->takeSlice(events, defaults::kOwnerSliceEvents);
         for (const InEvent &event : events) {

@@ -124,7 +124,8 @@ void Worker::schedule(std::shared_ptr<Channel> channel)
     wake();
 }
 
-void Worker::schedule(std::vector<std::shared_ptr<Channel>> &&channels)
+void Worker::schedule(std::vector<std::shared_ptr<Channel>> &&channels,
+                      std::vector<std::vector<InEvent>> &&spareEvents)
 {
     {
         std::lock_guard lock(m_mutex);
@@ -132,6 +133,11 @@ void Worker::schedule(std::vector<std::shared_ptr<Channel>> &&channels)
             m_dirty = std::move(channels);
         else
             std::move(channels.begin(), channels.end(), std::back_inserter(m_dirty));
+        for (std::vector<InEvent> &spare : spareEvents) {
+            if (m_returnedEvents.size() >= kMaxSpareEventVectors)
+                break;   // the rest are freed here, on the owner's thread, as before
+            m_returnedEvents.push_back(std::move(spare));
+        }
         if (std::exchange(m_wakePending, true))
             return;
     }
@@ -262,11 +268,18 @@ void Worker::processCommands()
 {
     std::vector<Command> commands;
     std::vector<std::shared_ptr<Channel>> dirty;
+    std::vector<std::vector<InEvent>> returned;
     {
         std::lock_guard lock(m_mutex);
         commands.swap(m_commands);
         dirty.swap(m_dirty);
+        returned.swap(m_returnedEvents);
         m_wakePending = false;
+    }
+    for (std::vector<InEvent> &spare : returned) {
+        if (m_spareEvents.size() >= kMaxSpareEventVectors)
+            break;
+        m_spareEvents.push_back(std::move(spare));
     }
     for (Command &command : commands) {
         switch (command.kind) {
@@ -466,6 +479,34 @@ void Worker::addPeer(int fd, QByteArray initialBytes, const sockaddr_storage *ac
         return;
     }
     peer->start(initialBytes);
+}
+
+InEvent &Worker::nextEvent()
+{
+    if (m_scratch.capacity() == 0) {
+        if (!m_spareEvents.empty()) {
+            m_scratch = std::move(m_spareEvents.back());   // elements to overwrite, storage and all
+            m_spareEvents.pop_back();
+        } else {
+            m_scratch.reserve(kScratchEvents);
+        }
+        m_scratchUsed = 0;
+    }
+    if (m_scratchUsed == m_scratch.size())
+        m_scratch.emplace_back();
+    InEvent &event = m_scratch[m_scratchUsed++];
+    event.kind = InEvent::Kind::Text;
+    event.code = 0;
+    event.error = QAbstractSocket::UnknownSocketError;
+    event.number = 0;
+    return event;
+}
+
+std::vector<InEvent> &Worker::takeEvents()
+{
+    m_scratch.resize(m_scratchUsed);   // spares left over are freed here, on their engine thread
+    m_scratchUsed = 0;
+    return m_scratch;
 }
 
 void Worker::scheduleTimer(Peer *peer, qint64 when)

@@ -154,8 +154,10 @@ public:
     void adopt(int fd, QByteArray initialBytes);
     /// The channel has commands or flags for its peer (called by Channel with its lock held).
     void schedule(std::shared_ptr<Channel> channel);
-    /// The same for many channels with one wake-up (the owner's deferred wake-ups of one round).
-    void schedule(std::vector<std::shared_ptr<Channel>> &&channels);
+    /// The same for many channels with one wake-up (the owner's deferred wake-ups of one round), and
+    /// the event vectors the owner is done with (their strings' storage is reused by nextEvent()).
+    void schedule(std::vector<std::shared_ptr<Channel>> &&channels,
+                  std::vector<std::vector<InEvent>> &&spareEvents = {});
     /// True on an engine thread (inside Worker::run()).
     static bool onEngineThread();
     /// Graceful: 1001 to every open connection, refuse handshakes, report workerDrained() when empty.
@@ -171,15 +173,18 @@ public:
     qint64 now() const { return m_now; }
     char *readBuffer() { return m_readBuffer.get(); }
     static constexpr std::size_t kReadBufferSize = 256 * 1024;
-    /// The events a peer collects for its channel; Channel::deliver() usually takes the whole vector,
-    /// so it starts again with room for a typical burst (one allocation instead of a growing chain).
-    std::vector<InEvent> &scratchEvents()
-    {
-        if (m_scratch.capacity() == 0)
-            m_scratch.reserve(kScratchEvents);
-        return m_scratch;
-    }
+    /// The next event a peer collects for its channel (translate(), onPong()). Its kind, code, error
+    /// and number are reset; its text and data may hold an earlier message's storage (a vector the
+    /// owner gave back, see Channel::recycleEvents()), which assignText()/assignBytes() reuse, so a
+    /// steady stream of small messages allocates no QString per message.
+    InEvent &nextEvent();
+    bool hasEvents() const { return m_scratchUsed > 0; }
+    /// The events collected since the last call, for Channel::deliver() (which usually takes the
+    /// whole vector); the caller clears what is left.
+    std::vector<InEvent> &takeEvents();
     static constexpr std::size_t kScratchEvents = 16;
+    /// Spare event vectors kept for nextEvent() (the rest the owner gives back are freed).
+    static constexpr std::size_t kMaxSpareEventVectors = 32;
     /// What the protocol cores of this thread's peers reuse from one read to the next (events vector,
     /// payload buffers, a MessageAssembler): no allocation per small message in the core.
     protocol::ReceiveScratch &receiveScratch() { return m_receiveScratch; }
@@ -248,12 +253,15 @@ private:
     std::mutex m_mutex;                          // guards the next three
     std::vector<Command> m_commands;
     std::vector<std::shared_ptr<Channel>> m_dirty;
+    std::vector<std::vector<InEvent>> m_returnedEvents;
     bool m_wakePending = false;
 
     // worker-thread state
     qint64 m_now = 0;
     std::unique_ptr<char[]> m_readBuffer;
     std::vector<InEvent> m_scratch;
+    std::size_t m_scratchUsed = 0;               // m_scratch[used, size) are spares to overwrite
+    std::vector<std::vector<InEvent>> m_spareEvents;
     protocol::ReceiveScratch m_receiveScratch;
     std::vector<Peer *> m_peers;                 // slot → peer (nullptr: free)
     std::vector<std::uint32_t> m_freeSlots;

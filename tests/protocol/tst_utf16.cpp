@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // UTF-16 → UTF-8 (utf16.h): byte for byte what QString::toUtf8() writes, at every length around the
-// 8-unit ASCII blocks, with unpaired surrogates as '?', and always valid UTF-8.
+// 8-unit ASCII blocks, with unpaired surrogates as '?', and always valid UTF-8. UTF-8 → UTF-16: what
+// QString::fromUtf8() makes of valid input, and never a write past utf16Size() for invalid input.
 #include "chunks.h"
 
 #include <protocol/utf16.h>
@@ -50,6 +51,10 @@ private slots:
     void matchesQString();
     void asciiAtEveryLengthAndOffset();
     void randomTextMatchesQString();
+    void decodeMatchesQString_data();
+    void decodeMatchesQString();
+    void decodeRandomValidText();
+    void decodeInvalidInputStaysInBounds();
 };
 
 void tst_Utf16::matchesQString_data()
@@ -118,6 +123,74 @@ void tst_Utf16::randomTextMatchesQString()
         const QByteArray out = encoded(text);
         QCOMPARE(out, text.toUtf8());
         QVERIFY(isValidUtf8(std::string_view(out.constData(), std::size_t(out.size()))));
+    }
+}
+
+namespace {
+
+QString decoded(const QByteArray &utf8)
+{
+    const std::string_view in(utf8.constData(), std::size_t(utf8.size()));
+    const std::size_t size = utf16Size(in);
+    QString out(qsizetype(size) + 1, QChar(0xA5A5));   // one guard unit
+    char16_t *begin = reinterpret_cast<char16_t *>(out.data());
+    char16_t *end = writeUtf16(in, begin);
+    if (end > begin + size || out.back() != QChar(0xA5A5))
+        return QStringLiteral("<wrote past the size>");
+    out.resize(qsizetype(end - begin));
+    return out;
+}
+
+} // namespace
+
+void tst_Utf16::decodeMatchesQString_data()
+{
+    QTest::addColumn<QByteArray>("utf8");
+    QTest::newRow("empty") << QByteArray();
+    QTest::newRow("ASCII, 15 bytes") << QByteArray("abcdefghijklmno");
+    QTest::newRow("ASCII, 16 bytes (one block)") << QByteArray("abcdefghijklmnop");
+    QTest::newRow("ASCII, 64 bytes") << QByteArray(64, 'x');
+    QTest::newRow("2-byte") << QByteArray("caf\xC3\xA9");
+    QTest::newRow("3-byte") << QByteArray("\xE2\x82\xAC and \xEF\xBF\xBF");
+    QTest::newRow("4-byte → surrogate pair") << QByteArray("\xF0\x9F\x98\x80!\xF4\x8F\xBF\xBF");
+    QTest::newRow("non-ASCII inside a 16-byte block") << QByteArray("0123456\xC3\xA9" "89abcdefghijklmnop");
+}
+
+void tst_Utf16::decodeMatchesQString()
+{
+    QFETCH(QByteArray, utf8);
+    QVERIFY(isValidUtf8(std::string_view(utf8.constData(), std::size_t(utf8.size()))));
+    QCOMPARE(decoded(utf8), QString::fromUtf8(utf8));
+}
+
+void tst_Utf16::decodeRandomValidText()
+{
+    // Random code points of every length, as mostly-ASCII runs at every alignment.
+    std::mt19937 random(7692);
+    const char32_t pool[] = {0x41, 0x7F, 0x80, 0xE9, 0x7FF, 0x800, 0x4E2D, 0xFFFD, 0xFFFF, 0x10000, 0x1F600, 0x10FFFF};
+    for (int round = 0; round < 2000; ++round) {
+        QString text;
+        const int length = int(random() % 70);
+        for (int i = 0; i < length; ++i) {
+            const char32_t cp = random() % 4 ? char32_t('a' + random() % 26) : pool[random() % std::size(pool)];
+            text.append(QString::fromUcs4(&cp, 1));
+        }
+        const QByteArray utf8 = text.toUtf8();
+        QCOMPARE(decoded(utf8), text);
+    }
+}
+
+void tst_Utf16::decodeInvalidInputStaysInBounds()
+{
+    // The precondition is valid UTF-8; a caller that breaks it gets garbage, but never a write past
+    // utf16Size(): stray continuation bytes, truncated sequences, leads without their tails, F5–FF.
+    std::mt19937 random(6455);
+    for (int round = 0; round < 5000; ++round) {
+        QByteArray bytes;
+        const int length = int(random() % 40);
+        for (int i = 0; i < length; ++i)
+            bytes.append(char(random() % 2 ? 0x80 + random() % 128 : random() % 256));
+        QVERIFY2(decoded(bytes) != QStringLiteral("<wrote past the size>"), bytes.toHex().constData());
     }
 }
 
