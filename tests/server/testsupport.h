@@ -80,6 +80,8 @@ public:
         return m_eof;
     }
     QByteArray buffer() const { return m_buffer; }
+    /// Forgets what was read so far (the next readUntil() looks at new bytes only).
+    void clear() { m_buffer.clear(); }
     int fd() const { return m_fd; }
     void close()
     {

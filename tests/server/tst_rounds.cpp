@@ -16,6 +16,7 @@
 #include <QtWebSockets/QWebSocket>
 
 #include <atomic>
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <utility>
@@ -113,6 +114,7 @@ private Q_SLOTS:
     void serverLevelSignals();
     void serverLevelSignalsStopWhenTheSocketMoves();
     void messageAndEofInOneBurst();
+    void keptMessagesAreNeverOverwritten();
 };
 
 void tst_Rounds::socketsOnTheServerThreadGetNoEventOfTheirOwn()
@@ -324,6 +326,59 @@ void tst_Rounds::messageAndEofInOneBurst()
         QCOMPARE(message.size(), 1);
         QCOMPARE(message.at(0).at(0).toString(), QStringLiteral("last words"));
     }
+}
+
+// The engine writes later messages into the storage of delivered ones that came back to it
+// (Channel::recycleEvents(), Worker::nextEvent()): a string or byte array a slot kept must never change,
+// whatever the sizes that follow.
+void tst_Rounds::keptMessagesAreNeverOverwritten()
+{
+    Rig rig;
+    QVERIFY(rig.open(10));
+    QStringList keptText;
+    QList<QByteArray> keptBinary;
+    int echoed = 0;
+    for (qws::WebSocket *socket : rig.sockets) {
+        connect(socket, &qws::WebSocket::textMessageReceived, this, [&keptText, socket](const QString &m) {
+            keptText << m;
+            socket->sendTextMessage(m);   // replies make the deferred wake-up that carries the events back
+        });
+        connect(socket, &qws::WebSocket::binaryMessageReceived, this, [&keptBinary, socket](const QByteArray &m) {
+            keptBinary << m;
+            socket->sendBinaryMessage(m);
+        });
+    }
+    for (const auto &client : rig.clients) {
+        connect(client.get(), &QWebSocket::textMessageReceived, this, [&echoed] { ++echoed; });
+        connect(client.get(), &QWebSocket::binaryMessageReceived, this, [&echoed] { ++echoed; });
+    }
+    // Sizes that grow and shrink, so a later message fits in an earlier one's storage.
+    auto text = [](int c, int m) { return QString(1 + (m * 37) % 300, QChar(u'a' + (c + m) % 26)) + QChar(u'é'); };
+    auto binary = [](int c, int m) { return QByteArray(1 + (m * 53) % 500, char(c * 16 + m % 16)); };
+    constexpr int kRounds = 60;
+    for (int m = 0; m < kRounds; ++m) {
+        for (std::size_t c = 0; c < rig.clients.size(); ++c) {
+            rig.clients[c]->sendTextMessage(text(int(c), m));
+            rig.clients[c]->sendBinaryMessage(binary(int(c), m));
+        }
+        QTest::qWait(2);   // many rounds, not one
+    }
+    const int expected = kRounds * int(rig.clients.size()) * 2;
+    QTRY_COMPARE_WITH_TIMEOUT(echoed, expected, 20000);
+    QStringList wantText;
+    QList<QByteArray> wantBinary;
+    for (int m = 0; m < kRounds; ++m) {
+        for (std::size_t c = 0; c < rig.clients.size(); ++c) {
+            wantText << text(int(c), m);
+            wantBinary << binary(int(c), m);
+        }
+    }
+    std::sort(keptText.begin(), keptText.end());
+    std::sort(wantText.begin(), wantText.end());
+    std::sort(keptBinary.begin(), keptBinary.end());
+    std::sort(wantBinary.begin(), wantBinary.end());
+    QCOMPARE(keptText, wantText);
+    QCOMPARE(keptBinary, wantBinary);
 }
 
 QTEST_MAIN(tst_Rounds)
