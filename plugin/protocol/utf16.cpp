@@ -25,6 +25,15 @@ inline bool asciiBlock(const char16_t *p, __m128i &units) noexcept
     const __m128i high = _mm_and_si128(units, _mm_set1_epi16(static_cast<short>(0xFF80)));
     return _mm_movemask_epi8(_mm_cmpeq_epi16(high, _mm_setzero_si128())) == 0xFFFF;
 }
+
+/// True when the 16 code units at `p` are all ASCII; `a`, `b` hold them.
+inline bool asciiBlock16(const char16_t *p, __m128i &a, __m128i &b) noexcept
+{
+    a = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p));
+    b = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p + 8));
+    const __m128i high = _mm_and_si128(_mm_or_si128(a, b), _mm_set1_epi16(static_cast<short>(0xFF80)));
+    return _mm_movemask_epi8(_mm_cmpeq_epi16(high, _mm_setzero_si128())) == 0xFFFF;
+}
 #endif
 
 } // namespace
@@ -34,6 +43,13 @@ std::size_t utf8Size(std::u16string_view text) noexcept
     const char16_t *p = text.data();
     const char16_t *const end = p + text.size();
     std::size_t size = 0;
+#if defined(QWS_UTF16_SSE2)
+    __m128i a, b;
+    while (end - p >= 16 && asciiBlock16(p, a, b)) {
+        size += 16;
+        p += 16;
+    }
+#endif
     while (p < end) {
 #if defined(QWS_UTF16_SSE2)
         __m128i units;
@@ -64,6 +80,14 @@ char *writeUtf8(std::u16string_view text, char *out) noexcept
 {
     const char16_t *p = text.data();
     const char16_t *const end = p + text.size();
+#if defined(QWS_UTF16_SSE2)
+    __m128i a, b;
+    while (end - p >= 16 && asciiBlock16(p, a, b)) {
+        _mm_storeu_si128(reinterpret_cast<__m128i *>(out), _mm_packus_epi16(a, b));
+        out += 16;
+        p += 16;
+    }
+#endif
     while (p < end) {
 #if defined(QWS_UTF16_SSE2)
         __m128i units;

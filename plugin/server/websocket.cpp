@@ -188,7 +188,7 @@ void WebSocketPrivate::processBatch()
                 channel->takeEvents();   // abort()ed by a slot
                 return;
             }
-            deliver(event);
+            deliver(event, guard);
         }
         if (!more || !guard)
             return;
@@ -203,12 +203,11 @@ void WebSocketPrivate::processBatch()
     }
 }
 
-void WebSocketPrivate::deliver(const InEvent &event)
+void WebSocketPrivate::deliver(const InEvent &event, const QPointer<WebSocket> &guard)
 {
     Q_Q(WebSocket);
     switch (event.kind) {
     case InEvent::Kind::Text: {
-        QPointer<WebSocket> guard(q);
         Q_EMIT q->textFrameReceived(event.text, true);
         if (guard)
             Q_EMIT q->textMessageReceived(event.text);
@@ -217,7 +216,6 @@ void WebSocketPrivate::deliver(const InEvent &event)
         break;
     }
     case InEvent::Kind::Binary: {
-        QPointer<WebSocket> guard(q);
         Q_EMIT q->binaryFrameReceived(event.data, true);
         if (guard)
             Q_EMIT q->binaryMessageReceived(event.data);

@@ -33,7 +33,8 @@ public:
     /// processBatch() of the WebSocket `target` (the server's round event, on the socket's thread).
     static void deliverBatch(QObject *target);
     /// Emits the signals of one event (processBatch()); the object may be gone when it returns.
-    void deliver(const InEvent &event);
+    /// `guard` watches q (one QPointer per batch, not one per message).
+    void deliver(const InEvent &event, const QPointer<WebSocket> &guard);
     void setState(QAbstractSocket::SocketState newState);
     void beginClosing();
     void finish(const InEvent &event);
