@@ -211,7 +211,7 @@ void ServerConnection::processFrames(std::span<const std::byte> data, std::vecto
         if (m_compression)
             m_assembler->setInflater(&m_compression->inflater);
     }
-    m_assembler->feed(data, events, scratch ? &scratch->buffers : nullptr);
+    m_assembler->feed(data, events, scratch);
     // Between messages the assembler holds nothing worth keeping: an idle connection keeps no parser
     // state and no buffers (m_control's capacity, the compressed piece). A failed one stays failed.
     if (m_assembler->atRest()) {

@@ -31,29 +31,6 @@ struct ConnectionConfig {
     std::string serverName;                 ///< sent as the Server header when not empty
 };
 
-/// What receive(data, scratch) reuses from one call to the next. One per thread that drives many
-/// connections (the server's engine threads keep one each), so a steady stream of small messages
-/// allocates nothing in the core: the events vector keeps its capacity, each message's payload takes
-/// a spare buffer (give it back with recycle() once its bytes were used), and a connection that gets
-/// data borrows the spare MessageAssembler instead of allocating one (and returns it when at rest).
-struct ReceiveScratch {
-    /// receive(data, scratch) appends its events here, in order; the caller consumes and clears it.
-    std::vector<Event> events;
-    /// Spare payload buffers (taken from the back).
-    std::vector<std::string> buffers;
-    std::unique_ptr<MessageAssembler> assembler;
-
-    /// Keeps `buffer` for a later message if it is small and fewer than kMaxBuffers wait.
-    void recycle(std::string &&buffer)
-    {
-        if (buffer.capacity() > kMaxRecycledCapacity || buffers.size() >= kMaxBuffers)
-            return;
-        buffers.push_back(std::move(buffer));
-    }
-    static constexpr std::size_t kMaxBuffers = 64;
-    static constexpr std::size_t kMaxRecycledCapacity = 64 * 1024;
-};
-
 class ServerConnection {
 public:
     enum class State : std::uint8_t {

@@ -4,7 +4,10 @@
 
 #include "errors.h"
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <string>
 #include <variant>
 
@@ -22,11 +25,22 @@ enum class Opcode : std::uint8_t {
 
 constexpr bool isControl(Opcode op) noexcept { return (static_cast<std::uint8_t>(op) & 0x8) != 0; }
 
+/// Storage for one message's payload that the receiver provided (a PayloadAllocator, see
+/// ReceiveScratch): a large binary message is unmasked straight into the receiver's own buffer, so its
+/// bytes are copied once on their way from the socket to the application. The receiver subclasses it
+/// (the server holds a QByteArray); the core only writes `bytes`.
+struct ExternalPayload {
+    virtual ~ExternalPayload() = default;
+    std::span<std::byte> bytes;
+};
+
 /// A whole text message (UTF-8 validated) or binary message, after decompression.
 struct Message {
     Opcode opcode = Opcode::Binary;   ///< Text or Binary
     std::string payload;
     bool compressed = false;          ///< arrived with permessage-deflate
+    /// Set instead of `payload` (then empty) when the bytes went into receiver-provided storage.
+    std::shared_ptr<ExternalPayload> external;
 };
 
 /// One piece of a message, when the connection delivers frame by frame (Config::deliverFragments).

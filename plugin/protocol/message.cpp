@@ -47,6 +47,17 @@ std::size_t appendUnmasked(std::string &out, const std::byte *src, std::size_t s
 #endif
 }
 
+// Writes `size` payload bytes to `dst` (storage of the receiver's), unmasking them on the way.
+std::size_t unmaskInto(std::byte *dst, const std::byte *src, std::size_t size, const FrameHeader &frame,
+                       std::size_t phase)
+{
+    if (!frame.masked) {
+        std::memcpy(dst, src, size);
+        return phase;
+    }
+    return applyMaskCopy(dst, src, size, frame.mask, phase);
+}
+
 // Grows geometrically so that many small fragments do not copy the message over and over, but takes
 // exactly what a single large frame announces (no 2x overshoot for the common one-frame message).
 void reserveFor(std::string &s, std::uint64_t needed)
@@ -75,20 +86,20 @@ void MessageAssembler::setInflater(Inflater *inflater) noexcept
 bool MessageAssembler::fail(Error error, std::vector<Event> &out)
 {
     m_error = error;
+    m_external.reset();   // the receiver's storage goes back with the failed message
     out.emplace_back(std::in_place_type<Failure>, Failure{error});
     return false;
 }
 
-std::size_t MessageAssembler::feed(std::span<const std::byte> in, std::vector<Event> &out,
-                                   std::vector<std::string> *spareBuffers)
+std::size_t MessageAssembler::feed(std::span<const std::byte> in, std::vector<Event> &out, ReceiveScratch *scratch)
 {
     if (m_error != Error::None)
         return 0;
-    m_spares = spareBuffers;
+    m_scratch = scratch;
     struct Forget {
-        std::vector<std::string> *&spares;
-        ~Forget() { spares = nullptr; }
-    } forget{m_spares};
+        ReceiveScratch *&scratch;
+        ~Forget() { scratch = nullptr; }
+    } forget{m_scratch};
     std::size_t pos = 0;
     while (pos < in.size()) {
         if (!m_haveHeader) {
@@ -178,10 +189,10 @@ bool MessageAssembler::startFrame(std::vector<Event> &out)
         m_fragmentFirst = true;
         m_messageSize = 0;
         m_message.clear();
-        if (m_message.capacity() < m_frame.payloadLength && m_spares && !m_spares->empty()) {
+        if (m_message.capacity() < m_frame.payloadLength && m_scratch && !m_scratch->buffers.empty()) {
             // The previous message's buffer went out with its event: take a spare one with room.
-            m_message = std::move(m_spares->back());
-            m_spares->pop_back();
+            m_message = std::move(m_scratch->buffers.back());
+            m_scratch->buffers.pop_back();
             m_message.clear();
         }
         m_utf8.reset();
@@ -197,6 +208,15 @@ bool MessageAssembler::startFrame(std::vector<Event> &out)
     if (m_frame.payloadLength > m_limits.maxMessageSize - m_messageSize)
         return fail(Error::MessageTooBig, out);
     m_messageSize += m_frame.payloadLength;
+    // A large binary message in one frame goes straight into the receiver's storage, if it has some.
+    if (op == Opcode::Binary && m_frame.fin && !m_limits.deliverFragments && m_scratch && m_scratch->allocator
+        && m_frame.payloadLength >= m_scratch->externalMin) {
+        m_external = m_scratch->allocator->allocate(static_cast<std::size_t>(m_frame.payloadLength));
+        m_externalHave = 0;
+        if (m_external && m_external->bytes.size() == m_frame.payloadLength)
+            return true;
+        m_external.reset();   // declined (or the wrong size): the usual way
+    }
     reserveFor(m_message, m_message.size() + m_frame.payloadLength);
     return true;
 }
@@ -206,6 +226,12 @@ bool MessageAssembler::takePayload(std::span<const std::byte> chunk, std::vector
     if (isControl(m_frame.opcode)) {
         m_maskPhase = appendUnmasked(m_control, chunk.data(), chunk.size(), m_frame, m_maskPhase);
         return true;
+    }
+    if (m_external) {
+        m_maskPhase = unmaskInto(m_external->bytes.data() + m_externalHave, chunk.data(), chunk.size(), m_frame,
+                                 m_maskPhase);
+        m_externalHave += chunk.size();
+        return true;   // binary: nothing to validate
     }
     if (!m_messageCompressed) {
         const std::size_t old = m_message.size();
@@ -280,8 +306,10 @@ bool MessageAssembler::endFrame(std::vector<Event> &out)
         out.push_back(Fragment{m_messageOpcode, std::move(m_message), m_fragmentFirst, fin});
         m_message.clear();
         m_fragmentFirst = false;
+    } else if (fin && m_external) {
+        out.push_back(Message{m_messageOpcode, {}, false, std::move(m_external)});
     } else if (fin) {
-        out.push_back(Message{m_messageOpcode, std::move(m_message), m_messageCompressed});
+        out.push_back(Message{m_messageOpcode, std::move(m_message), m_messageCompressed, {}});
         m_message.clear();
     }
     if (fin)

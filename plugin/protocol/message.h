@@ -13,11 +13,25 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
 namespace qws::protocol {
+
+/// Provides storage for large binary messages (see ExternalPayload and ReceiveScratch::allocator).
+class PayloadAllocator {
+public:
+    /// Storage of exactly `size` bytes for a binary message arriving as one uncompressed frame, or
+    /// nullptr to let the core assemble it in a std::string as usual.
+    virtual std::shared_ptr<ExternalPayload> allocate(std::size_t size) = 0;
+
+protected:
+    ~PayloadAllocator() = default;
+};
+
+struct ReceiveScratch;
 
 struct MessageLimits {
     std::uint64_t maxFrameSize = UINT64_C(64) * 1024 * 1024;   ///< → FrameTooBig (1009)
@@ -38,10 +52,9 @@ public:
     /// Consumes `in` entirely (partial headers and payloads are kept inside) unless it fails, appending
     /// Message/Fragment/Ping/Pong/Close events to `out`. On failure it appends one Failure event, stops
     /// consuming, and every later call returns 0. Returns the number of bytes consumed.
-    /// `spareBuffers`, when given, supplies the storage of each new message's payload (a buffer with
-    /// capacity, taken from the back) instead of a fresh allocation: see ReceiveScratch.
-    std::size_t feed(std::span<const std::byte> in, std::vector<Event> &out,
-                     std::vector<std::string> *spareBuffers = nullptr);
+    /// `scratch`, when given, supplies the storage of each new message's payload (a spare buffer with
+    /// capacity, or the allocator's storage for a large binary message) instead of a fresh allocation.
+    std::size_t feed(std::span<const std::byte> in, std::vector<Event> &out, ReceiveScratch *scratch = nullptr);
 
     Error error() const noexcept { return m_error; }
     bool inMessage() const noexcept { return m_inMessage; }
@@ -83,8 +96,37 @@ private:
     std::string m_message;               // payload being assembled (inflated when compressed)
     std::string m_control;               // control frame payload being assembled
     std::string m_compressed;            // compressed bytes of the current frame before inflating
-    std::vector<std::string> *m_spares = nullptr;   // feed()'s spareBuffers, during the call only
+    std::shared_ptr<ExternalPayload> m_external;   // the current message's storage, when external
+    std::size_t m_externalHave = 0;
+    ReceiveScratch *m_scratch = nullptr;   // feed()'s scratch, during the call only
     Utf8Validator m_utf8;
+};
+
+/// What receive(data, scratch) reuses from one call to the next. One per thread that drives many
+/// connections (the server's engine threads keep one each), so a steady stream of small messages
+/// allocates nothing in the core: the events vector keeps its capacity, each message's payload takes
+/// a spare buffer (give it back with recycle() once its bytes were used), and a connection that gets
+/// data borrows the spare MessageAssembler instead of allocating one (and returns it when at rest).
+/// With an `allocator`, binary messages of at least `externalMin` bytes that arrive as one
+/// uncompressed frame are assembled in storage it provides (Message::external).
+struct ReceiveScratch {
+    /// receive(data, scratch) appends its events here, in order; the caller consumes and clears it.
+    std::vector<Event> events;
+    /// Spare payload buffers (taken from the back).
+    std::vector<std::string> buffers;
+    std::unique_ptr<MessageAssembler> assembler;
+    PayloadAllocator *allocator = nullptr;
+    std::size_t externalMin = 4096;
+
+    /// Keeps `buffer` for a later message if it is small and fewer than kMaxBuffers wait.
+    void recycle(std::string &&buffer)
+    {
+        if (buffer.capacity() > kMaxRecycledCapacity || buffers.size() >= kMaxBuffers)
+            return;
+        buffers.push_back(std::move(buffer));
+    }
+    static constexpr std::size_t kMaxBuffers = 64;
+    static constexpr std::size_t kMaxRecycledCapacity = 64 * 1024;
 };
 
 } // namespace qws::protocol

@@ -197,8 +197,18 @@ qint64 Peer::translate(std::vector<protocol::Event> &events)
     quint64 messages = 0;
     for (protocol::Event &event : events) {
         if (auto *message = std::get_if<protocol::Message>(&event)) {
-            const std::size_t size = message->payload.size();
             InEvent &in = m_worker.nextEvent();
+            if (message->external) {   // a large binary message, already in its QByteArray
+                auto &payload = static_cast<QByteArrayPayloads::Payload &>(*message->external);
+                const std::size_t size = std::size_t(payload.data.size());
+                in.kind = InEvent::Kind::Binary;
+                in.data = std::move(payload.data);
+                in.number = qint64(size);
+                bytes += qint64(size);
+                ++messages;
+                continue;
+            }
+            const std::size_t size = message->payload.size();
             if (message->opcode == protocol::Opcode::Text) {
                 in.kind = InEvent::Kind::Text;
                 assignText(in.text, message->payload);

@@ -45,6 +45,15 @@ Worker::Worker(WorkerHost &host, int index)
     : m_host(host)
     , m_index(index)
 {
+    m_receiveScratch.allocator = &m_payloads;
+}
+
+std::shared_ptr<protocol::ExternalPayload> QByteArrayPayloads::allocate(std::size_t size)
+{
+    auto payload = std::make_shared<Payload>();
+    payload->data = QByteArray(qsizetype(size), Qt::Uninitialized);
+    payload->bytes = {reinterpret_cast<std::byte *>(payload->data.data()), size};
+    return payload;
 }
 
 Worker::~Worker()

@@ -132,6 +132,18 @@ public:
     virtual void deliverRound(std::vector<std::shared_ptr<Channel>> &&round) = 0;
 };
 
+/// Large binary messages are assembled by the protocol core straight into a QByteArray (the one the
+/// WebSocket hands to binaryMessageReceived()): their bytes are copied once, unmasked, from the read
+/// buffer (protocol::ReceiveScratch::allocator, externalMin).
+class QByteArrayPayloads final : public protocol::PayloadAllocator
+{
+public:
+    struct Payload final : protocol::ExternalPayload {
+        QByteArray data;
+    };
+    std::shared_ptr<protocol::ExternalPayload> allocate(std::size_t size) override;
+};
+
 /// Every worker polls the one listening socket (epoll: EPOLLEXCLUSIVE) and accepts for itself
 /// (accept4), so connections spread over the threads without a hand-off; handleConnection() sockets
 /// are handed to workers round-robin through adopt(). The Poller backend is chosen in start()
@@ -263,6 +275,7 @@ private:
     std::size_t m_scratchUsed = 0;               // m_scratch[used, size) are spares to overwrite
     std::vector<std::vector<InEvent>> m_spareEvents;
     protocol::ReceiveScratch m_receiveScratch;
+    QByteArrayPayloads m_payloads;
     std::vector<Peer *> m_peers;                 // slot → peer (nullptr: free)
     std::vector<std::uint32_t> m_freeSlots;
     std::uint32_t m_generation = 0;              // tells a reused slot's new peer from the old one

@@ -8,6 +8,9 @@
 //   bit  5    deliverFragments
 //   bit  6    the client offers permessage-deflate (the server accepts it)
 //   bit  7    the server echoes every message (exercises the Deflater) and closes at the end
+// A second connection gets the same bytes through receive(data, scratch), the engine's form, with a
+// payload allocator taking binary messages from 16 bytes up: its events, output and state must equal
+// the first's exactly (a differential check of the scratch and external-storage paths).
 #include "protocol/connection.h"
 #include "protocol/utf8.h"
 
@@ -18,6 +21,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 using namespace qws::protocol;
 
@@ -79,6 +83,50 @@ struct Checker {
     }
 };
 
+/// Storage for large binary messages, as the engine's QByteArray allocator provides it.
+struct VectorAllocator final : PayloadAllocator {
+    struct Payload final : ExternalPayload {
+        std::vector<std::byte> storage;
+    };
+    std::shared_ptr<ExternalPayload> allocate(std::size_t size) override
+    {
+        auto payload = std::make_shared<Payload>();
+        payload->storage.resize(size);
+        payload->bytes = payload->storage;
+        return payload;
+    }
+};
+
+std::string_view messageBytes(const Message &m)
+{
+    if (!m.external)
+        return m.payload;
+    FUZZ_CHECK(m.payload.empty() && m.opcode == Opcode::Binary && !m.compressed);
+    return {reinterpret_cast<const char *>(m.external->bytes.data()), m.external->bytes.size()};
+}
+
+/// The same event, whichever way the payload was stored.
+bool sameEvent(const Event &a, const Event &b)
+{
+    if (a.index() != b.index())
+        return false;
+    if (const auto *m = std::get_if<Message>(&a)) {
+        const auto &n = std::get<Message>(b);
+        return m->opcode == n.opcode && m->compressed == n.compressed && messageBytes(*m) == messageBytes(n);
+    }
+    if (const auto *f = std::get_if<Fragment>(&a)) {
+        const auto &g = std::get<Fragment>(b);
+        return f->opcode == g.opcode && f->payload == g.payload && f->first == g.first && f->last == g.last;
+    }
+    if (const auto *p = std::get_if<Ping>(&a))
+        return p->payload == std::get<Ping>(b).payload;
+    if (const auto *p = std::get_if<Pong>(&a))
+        return p->payload == std::get<Pong>(b).payload;
+    if (const auto *c = std::get_if<Close>(&a))
+        return c->code == std::get<Close>(b).code && c->reason == std::get<Close>(b).reason;
+    return std::get<Failure>(a).error == std::get<Failure>(b).error;
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size)
@@ -97,13 +145,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
     config.messages.deliverFragments = knobs & 0x20;
     config.deflate.minMessageSize = 16;
     ServerConnection c(config);
-    c.receive(asBytes(qws::test::upgradeRequest(
-        offerDeflate ? "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" : "")));
-    FUZZ_CHECK(c.state() == ServerConnection::State::AwaitingDecision);
-    c.accept();
-    FUZZ_CHECK(c.state() == ServerConnection::State::Open);
-    FUZZ_CHECK(c.deflateParams().has_value() == offerDeflate);
-    FUZZ_CHECK(c.takeOutput().rfind("HTTP/1.1 101 ", 0) == 0);
+    ServerConnection twin(config);
+    for (ServerConnection *each : {&c, &twin}) {
+        each->receive(asBytes(qws::test::upgradeRequest(
+            offerDeflate ? "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" : "")));
+        FUZZ_CHECK(each->state() == ServerConnection::State::AwaitingDecision);
+        each->accept();
+        FUZZ_CHECK(each->state() == ServerConnection::State::Open);
+        FUZZ_CHECK(each->deflateParams().has_value() == offerDeflate);
+        FUZZ_CHECK(each->takeOutput().rfind("HTTP/1.1 101 ", 0) == 0);
+    }
+    VectorAllocator allocator;
+    ReceiveScratch scratch;
+    scratch.allocator = &allocator;
+    scratch.externalMin = 16;
 
     Checker checker{config.messages, offerDeflate};
     std::size_t output = 0;
@@ -112,9 +167,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
         const std::string_view chunk = input.substr(at, readSize);
         const bool wasClosed = c.state() == ServerConnection::State::Closed;
         c.receive(asBytes(chunk));
+        twin.receive(asBytes(chunk), scratch);
+        FUZZ_CHECK(!twin.hasEvents());
         // A pong per ping: at most 127 bytes out for every 6 bytes (a masked empty ping) in.
         allowed += (chunk.size() / 6 + 1) * 127;
-        for (const Event &event : c.takeEvents()) {
+        const std::vector<Event> events = c.takeEvents();
+        FUZZ_CHECK(events.size() == scratch.events.size());
+        for (std::size_t i = 0; i < events.size(); ++i)
+            FUZZ_CHECK(sameEvent(events[i], scratch.events[i]));
+        for (Event &event : scratch.events) {
+            if (auto *m = std::get_if<Message>(&event))
+                scratch.recycle(std::move(m->payload));
+        }
+        scratch.events.clear();
+        for (const Event &event : events) {
             checker.check(event);
             const auto *m = std::get_if<Message>(&event);
             if (m && echo && c.state() == ServerConnection::State::Open) {
@@ -122,7 +188,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
                 allowed += m->payload.size() + m->payload.size() / 16 + 64;   // deflate may grow a little
             }
         }
-        const std::size_t out = c.takeOutput().size();
+        if (echo) {   // the twin answers the same messages, so its output stays comparable
+            for (const Event &event : events) {
+                const auto *m = std::get_if<Message>(&event);
+                if (m && twin.state() == ServerConnection::State::Open)
+                    m->opcode == Opcode::Text ? twin.sendText(m->payload) : twin.sendBinary(asBytes(m->payload));
+            }
+        }
+        const std::string bytesOut = c.takeOutput();
+        FUZZ_CHECK(twin.takeOutput() == bytesOut);
+        FUZZ_CHECK(twin.state() == c.state() && twin.closeCode() == c.closeCode());
+        const std::size_t out = bytesOut.size();
         FUZZ_CHECK(!wasClosed || out == 0);   // nothing is sent once closed
         output += out;
         FUZZ_CHECK(output <= allowed);

@@ -16,6 +16,29 @@ using namespace qws::test;
 
 namespace {
 
+/// A PayloadAllocator that counts what it hands out and what is still alive.
+struct CountingAllocator final : PayloadAllocator {
+    struct Payload final : ExternalPayload {
+        explicit Payload(int &alive) : alive(alive) { ++alive; }
+        ~Payload() override { --alive; }
+        std::vector<std::byte> storage;
+        int &alive;
+    };
+    std::shared_ptr<ExternalPayload> allocate(std::size_t size) override
+    {
+        ++calls;
+        if (decline)
+            return nullptr;
+        auto payload = std::make_shared<Payload>(alive);
+        payload->storage.resize(size);
+        payload->bytes = payload->storage;
+        return payload;
+    }
+    int calls = 0;
+    int alive = 0;
+    bool decline = false;
+};
+
 QByteArray qba(std::string_view s) { return QByteArray(s.data(), qsizetype(s.size())); }
 std::string_view view(const QByteArray &b) { return {b.constData(), std::size_t(b.size())}; }
 
@@ -90,6 +113,9 @@ private slots:
     void scratchReceiveMatchesReceive();
     void scratchReusesBuffersAndAssembler();
     void scratchKeepsEarlierEventsFirst();
+    void largeBinaryGoesToReceiverStorage_data();
+    void largeBinaryGoesToReceiverStorage();
+    void receiverStorageIsReleasedOnFailure();
 };
 
 void tst_Connection::handshake_data()
@@ -674,6 +700,98 @@ void tst_Connection::scratchKeepsEarlierEventsFirst()
     c.receive(bytes(textFrame("late")), scratch);
     QCOMPARE(eventTexts(c.takeEvents()), QStringList{"text(5): early"});
     QCOMPARE(eventTexts(scratch.events), QStringList{"text(4): late"});
+}
+
+// ---- large binary messages in the receiver's storage (ReceiveScratch::allocator) --------------------
+
+void tst_Connection::largeBinaryGoesToReceiverStorage_data()
+{
+    QTest::addColumn<QByteArray>("input");
+    QTest::addColumn<int>("externalMessages");   // how many messages arrive in the allocator's storage
+    std::string big(5000, '\0');
+    for (std::size_t i = 0; i < big.size(); ++i)
+        big[i] = char(i * 7 + 3);
+    QTest::newRow("one 5000-byte binary frame: external") << qba(binaryFrame(big)) << 1;
+    QTest::newRow("exactly externalMin (4096): external") << qba(binaryFrame(big.substr(0, 4096))) << 1;
+    QTest::newRow("4095 bytes: a std::string") << qba(binaryFrame(big.substr(0, 4095))) << 0;
+    QTest::newRow("text of 5000 bytes: a std::string (it becomes UTF-16 anyway)")
+        << qba(textFrame(std::string(5000, 't'))) << 0;
+    QTest::newRow("RFC 6455 §5.4: fragmented binary: a std::string (its size is unknown up front)")
+        << qba(binaryFrame(big.substr(0, 3000), false) + continuationFrame(big.substr(3000), true)) << 0;
+    QTest::newRow("RFC 6455 §5.5: a ping between two large messages")
+        << qba(binaryFrame(big) + pingFrame("p") + binaryFrame(big.substr(100))) << 2;
+}
+
+void tst_Connection::largeBinaryGoesToReceiverStorage()
+{
+    QFETCH(QByteArray, input);
+    QFETCH(int, externalMessages);
+    for (const Chunking &chunking : allChunkings(view(input), 64)) {
+        ServerConnection classic;
+        openConnection(classic);
+        std::vector<std::string> expected;
+        for (std::string_view chunk : chunking.chunks)
+            classic.receive(bytes(chunk));
+        for (Event &event : classic.takeEvents()) {
+            if (auto *message = std::get_if<Message>(&event))
+                expected.push_back(message->payload);
+        }
+        ServerConnection fast;
+        openConnection(fast);
+        CountingAllocator allocator;
+        ReceiveScratch scratch;
+        scratch.allocator = &allocator;
+        std::vector<std::string> got;
+        int external = 0;
+        for (std::string_view chunk : chunking.chunks) {
+            fast.receive(bytes(chunk), scratch);
+            for (Event &event : scratch.events) {
+                if (auto *message = std::get_if<Message>(&event)) {
+                    if (message->external) {
+                        ++external;
+                        QVERIFY(message->payload.empty());
+                        const auto &b = message->external->bytes;
+                        got.emplace_back(reinterpret_cast<const char *>(b.data()), b.size());
+                    } else {
+                        got.push_back(message->payload);
+                    }
+                }
+            }
+            scratch.events.clear();
+        }
+        QVERIFY2(got == expected, chunking.name.c_str());
+        QCOMPARE(external, externalMessages);
+        QCOMPARE(allocator.alive, 0);   // the events were dropped: the storage with them
+    }
+}
+
+void tst_Connection::receiverStorageIsReleasedOnFailure()
+{
+    // A connection that goes away in the middle of a large message gives the storage back (a single
+    // frame's payload cannot fail half-way; the connection can end), and a declined allocation falls
+    // back to the usual std::string.
+    const std::string big(6000, 'z');
+    const std::string frame = binaryFrame(big);
+    CountingAllocator allocator;
+    ReceiveScratch scratch;
+    scratch.allocator = &allocator;
+    {
+        ServerConnection c;
+        openConnection(c);
+        c.receive(bytes(std::string_view(frame).substr(0, 3000)), scratch);
+        QCOMPARE(allocator.alive, 1);   // half a message in the storage
+        QVERIFY(scratch.events.empty());
+        c.receiveEof();
+    }   // destroyed mid-message
+    QCOMPARE(allocator.alive, 0);
+    allocator.decline = true;
+    ServerConnection c;
+    openConnection(c);
+    c.receive(bytes(frame), scratch);
+    QCOMPARE(scratch.events.size(), std::size_t(1));
+    QCOMPARE(std::get<Message>(scratch.events.front()).payload, big);
+    QVERIFY(!std::get<Message>(scratch.events.front()).external);
+    QCOMPARE(allocator.calls, 2);
 }
 
 QTEST_APPLESS_MAIN(tst_Connection)
