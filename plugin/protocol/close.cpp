@@ -89,6 +89,7 @@ bool ClosingHandshake::onReceive() noexcept
     switch (m_state) {
     case State::Open:           // §5.5.1: the peer closes first; we must answer with a close frame
         m_state = State::CloseReceived;
+        m_peerFirst = true;
         return true;
     case State::CloseSent:      // §7.1.2: the peer's answer completes the handshake
         m_state = State::Closed;

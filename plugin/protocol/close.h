@@ -39,9 +39,14 @@ public:
     bool onReceive() noexcept;
     /// We failed the connection (§7.1.7): a close frame is sent and no more input is read.
     void onFail() noexcept { m_state = State::Closed; }
+    /// The peer's close frame came first and ours answered it (§5.5.1): the peer has said it sends
+    /// nothing more, so the server may close TCP as soon as its answer is written (no wait for the
+    /// peer's FIN needed to avoid a reset, §7.1.1).
+    bool peerClosedFirst() const noexcept { return m_peerFirst && m_state == State::Closed; }
 
 private:
     State m_state = State::Open;
+    bool m_peerFirst = false;
 };
 
 } // namespace qws::protocol

@@ -110,6 +110,9 @@ public:
     std::uint16_t closeCode() const noexcept { return m_closeCode; }
     const std::string &closeReason() const noexcept;
     Error error() const noexcept { return m_error; }
+    /// True once the peer started the closing handshake and our answer was queued (see
+    /// ClosingHandshake::peerClosedFirst()).
+    bool peerClosedFirst() const noexcept { return m_closing.peerClosedFirst(); }
 
 private:
     void processFrames(std::span<const std::byte> data, std::vector<Event> &events, ReceiveScratch *scratch);

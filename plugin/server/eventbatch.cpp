@@ -4,8 +4,10 @@
 
 #include "worker_p.h"
 
+#include <QtCore/QAbstractEventDispatcher>
 #include <QtCore/QCoreApplication>
 #include <QtCore/QObject>
+#include <QtCore/QPointer>
 #include <QtCore/QThread>
 
 #include <arpa/inet.h>
@@ -96,6 +98,38 @@ QObject *flusher()
     if (!t_deferred.flusher)
         t_deferred.flusher = std::make_unique<WakeFlusher>();
     return t_deferred.flusher.get();
+}
+
+/// Per owner thread: its event dispatcher's awake() ends the delivery pass and flushes the deferred
+/// engine wake-ups, once per event-loop iteration. Both used to be events the thread posted to itself,
+/// and each post wrote the dispatcher's wake-up descriptor (a system call, plus the read and poll that
+/// follow): several per round, a fifth of a connection storm's server CPU. awake() is emitted by every
+/// processEvents() — exec(), QCoreApplication::processEvents(), QTest::qWait() — once per iteration
+/// (measured on Qt 6.4's glib and QPA dispatchers; aboutToBlock() is not, for a non-blocking call).
+/// Qt delivers the events posted before an iteration's sendPostedEvents() within it and those posted
+/// during it in the next, so "until the next awake()" is the pass the marker event marked. A thread
+/// without a dispatcher (no event loop) keeps the posted events.
+struct DispatcherHooks {
+    QPointer<QAbstractEventDispatcher> dispatcher;
+    QMetaObject::Connection awake;
+};
+thread_local DispatcherHooks t_hooks;
+
+bool hookedToDispatcher()
+{
+    QAbstractEventDispatcher *dispatcher = QAbstractEventDispatcher::instance(QThread::currentThread());
+    if (!dispatcher)
+        return false;
+    if (t_hooks.dispatcher != dispatcher) {
+        QObject::disconnect(t_hooks.awake);
+        t_hooks.dispatcher = dispatcher;
+        t_hooks.awake = QObject::connect(dispatcher, &QAbstractEventDispatcher::awake, dispatcher, [] {
+            t_pass.active = false;
+            if (!t_deferred.channels.empty() && t_deferred.depth == 0)
+                flushDeferredWakes();
+        }, Qt::DirectConnection);
+    }
+    return true;
 }
 
 } // namespace
@@ -314,6 +348,8 @@ void Channel::endOwnerBatch()
         flushDeferredWakes();
         return;
     }
+    if (hookedToDispatcher())
+        return;   // flushed when this iteration of the event loop has delivered its posted events
     // Same priority as the batch events: it runs after those already queued, before later ones.
     t_deferred.flushPosted = true;
     postEngineEvent(flusher(), new QEvent(flushEventType()));
@@ -444,7 +480,8 @@ std::chrono::steady_clock::time_point Channel::ownerPassDeadline()
     if (!t_pass.active) {
         t_pass.active = true;
         t_pass.deadline = now + defaults::kOwnerSliceBudget;
-        postEngineEvent(flusher(), new QEvent(passEndEventType()));
+        if (!hookedToDispatcher())
+            postEngineEvent(flusher(), new QEvent(passEndEventType()));
     } else if (now > t_pass.deadline + std::chrono::milliseconds(250)) {
         // The marker has not run for long (a caller that sends only some posted events, or a
         // nested loop): never let a stale pass hold delivery back; start a new budget.

@@ -160,21 +160,25 @@ void Peer::readSome()
         }
         std::size_t count = 0;
         switch (transport().read(buffer, Worker::kReadBufferSize, count)) {
-        case Transport::Status::Ok:
+        case Transport::Status::Ok: {
             budget -= std::min(budget, count);
             m_lastActivity = m_worker.now();
+            // A short read of a plain socket emptied its receive queue: what arrives next is a new
+            // readiness event (edge-triggered) or is polled for again (level-triggered), so the EAGAIN
+            // read that would follow is skipped: one system call per message burst. Not once the peer
+            // hung up (its EOF may be queued behind the bytes just read, and no new edge would report
+            // it), and not with TLS (a record boundary also ends a read). Known before the bytes are
+            // handled: maybeFinish() may close at once when nothing is left unread.
+            const bool drained = count < Worker::kReadBufferSize && !m_hungUp && !m_tls;
+            if (drained)
+                m_readable = false;
             if (m_phase == Phase::Active)
                 feed(buffer, count);
-            // Linger: discarded. A short read of a plain socket emptied its receive queue: what arrives
-            // next is a new readiness event (edge-triggered) or is polled for again (level-triggered),
-            // so the EAGAIN read that would follow is skipped: one system call per message burst. Not
-            // once the peer hung up (its EOF may be queued behind the bytes just read, and no new edge
-            // would report it), and not with TLS (a record boundary also ends a read).
-            if (count < Worker::kReadBufferSize && !m_hungUp && !m_tls) {
-                m_readable = false;
+            // Linger: discarded.
+            if (drained)
                 return;
-            }
             break;
+        }
         case Transport::Status::WantRead:
             m_readable = false;
             return;
@@ -257,6 +261,14 @@ void Peer::maybeFinish()
     if (m_phase != Phase::Active || m_core.state() != protocol::ServerConnection::State::Closed)
         return;
     if (m_peerEof) {
+        die();
+        return;
+    }
+    if (m_core.peerClosedFirst() && !m_readable && !m_hungUp && !m_tls) {
+        // The peer started the closing handshake and our answer is written: it sends no more (§5.5.1),
+        // and its receive queue here was empty at our last read, so close() sends FIN behind our close
+        // frame, not a reset, and the half-close + wait for its FIN + final read are not needed
+        // (three system calls of a connect/echo/close cycle's ~15). RFC 6455 §7.1.1: we close first.
         die();
         return;
     }

@@ -270,21 +270,22 @@ void TestClose::handshake_data()
     QTest::addColumn<QString>("steps");
     QTest::addColumn<QString>("expected");
     QTest::addColumn<QString>("sendRecv");   // canSendData/canReceiveData after each step: "sr", "s-", "-r", "--"
+    QTest::addColumn<bool>("peerFirst");     // peerClosedFirst() at the end: TCP may close without a linger
     QTest::newRow("RFC 6455 §7.1.2: we close first, the peer answers")
-        << "send recv" << "CloseSent/true Closed/false" << "-r --";
+        << "send recv" << "CloseSent/true Closed/false" << "-r --" << false;
     QTest::newRow("RFC 6455 §5.5.1: the peer closes first, we answer")
-        << "recv send" << "CloseReceived/true Closed/true" << "s- --";
+        << "recv send" << "CloseReceived/true Closed/true" << "s- --" << true;
     QTest::newRow("RFC 6455 §5.5.1: a second close of ours is refused")
-        << "send send recv send" << "CloseSent/true CloseSent/false Closed/false Closed/false" << "-r -r -- --";
+        << "send send recv send" << "CloseSent/true CloseSent/false Closed/false Closed/false" << "-r -r -- --" << false;
     QTest::newRow("RFC 6455 §5.5.1: a second close of the peer needs no answer")
         << "recv recv send recv" << "CloseReceived/true CloseReceived/false Closed/true Closed/false"
-        << "s- s- -- --";
+        << "s- s- -- --" << true;
     QTest::newRow("RFC 6455 §7.1.7: fail while open") << "fail send recv" << "Closed/- Closed/false Closed/false"
-                                                      << "-- -- --";
+                                                      << "-- -- --" << false;
     QTest::newRow("RFC 6455 §7.1.7: fail while waiting for the peer's close")
-        << "send fail recv" << "CloseSent/true Closed/- Closed/false" << "-r -- --";
+        << "send fail recv" << "CloseSent/true Closed/- Closed/false" << "-r -- --" << false;
     QTest::newRow("RFC 6455 §7.1.7: fail before answering the peer's close")
-        << "recv fail send" << "CloseReceived/true Closed/- Closed/false" << "s- -- --";
+        << "recv fail send" << "CloseReceived/true Closed/- Closed/false" << "s- -- --" << true;
 }
 
 void TestClose::handshake()
@@ -292,6 +293,7 @@ void TestClose::handshake()
     QFETCH(QString, steps);
     QFETCH(QString, expected);
     QFETCH(QString, sendRecv);
+    QFETCH(bool, peerFirst);
     ClosingHandshake h;
     QCOMPARE(stateName(h.state()), QStringLiteral("Open"));
     QVERIFY(h.canSendData() && h.canReceiveData());
@@ -309,6 +311,7 @@ void TestClose::handshake()
     }
     QCOMPARE(got.join(' '), expected);
     QCOMPARE(flags.join(' '), sendRecv);
+    QCOMPARE(h.peerClosedFirst(), peerFirst);
 }
 
 QTEST_APPLESS_MAIN(TestClose)

@@ -2,7 +2,8 @@
 // Documented limits that no other test reaches (docs/security.md): the cap of 1024 handshakes done but
 // not yet seen by the server's thread (→ 503; handed-over sockets reach it, accepted ones wait in the
 // backlog from 512 on), the 5 s close timeout (a peer that never answers our
-// close frame is dropped), and the 2 s linger after our last byte. Timing bounds are generous.
+// close frame is dropped), and the 2 s linger after our last byte — which a peer that started the
+// closing handshake itself is spared. Timing bounds are generous.
 #include "testsupport.h"
 
 #include <websocket.h>
@@ -26,6 +27,7 @@ private Q_SLOTS:
     void inFlightHandshakesCappedAt1024();
     void closeTimeoutDropsSilentPeer();
     void lingerAfterLastByte();
+    void peerInitiatedCloseEndsWithoutLinger();
 };
 
 namespace {
@@ -140,6 +142,33 @@ void tst_Deadlines::lingerAfterLastByte()
     QVERIFY2(elapsed - fin >= 1000 && elapsed <= 10000,
              qPrintable(QStringLiteral("FIN after %1 ms, dropped after %2 ms").arg(fin).arg(elapsed)));
     QCOMPARE(int(socket->closeCode()), 1000);
+}
+
+void tst_Deadlines::peerInitiatedCloseEndsWithoutLinger()
+{
+    // RFC 6455 §5.5.1: a peer that sends the first close frame sends nothing after it, so once our answer
+    // is written the server closes TCP at once (FIN behind the close frame, no reset, no 2 s wait for
+    // the peer's FIN), even though this peer keeps its own side open.
+    qws::WebSocketServer server(QString(), qws::WebSocketServer::NonSecureMode);
+    QVERIFY(server.listen(QHostAddress::LocalHost));
+    RawClient raw;
+    QVERIFY(upgraded(raw, server.serverPort()));
+    std::unique_ptr<qws::WebSocket> socket(takeOne(server));
+    QVERIFY(socket);
+    QSignalSpy disconnected(socket.get(), &qws::WebSocket::disconnected);
+    raw.clear();
+    QElapsedTimer timer;
+    timer.start();
+    QVERIFY(raw.send(clientFrame(0x8, QByteArray("\x03\xe8" "done", 6))));
+    QVERIFY(raw.waitForClose(5000));
+    const qint64 eof = timer.elapsed();
+    QCOMPARE(raw.buffer(), QByteArray("\x88\x02\x03\xe8", 4));   // our answer arrived whole, then EOF
+    QVERIFY(disconnected.wait(5000) || disconnected.count() == 1);
+    const qint64 elapsed = timer.elapsed();
+    QVERIFY2(eof < 1000 && elapsed < 1000,
+             qPrintable(QStringLiteral("EOF after %1 ms, disconnected after %2 ms").arg(eof).arg(elapsed)));
+    QCOMPARE(int(socket->closeCode()), 1000);
+    QCOMPARE(socket->error(), QAbstractSocket::UnknownSocketError);
 }
 
 QTEST_GUILESS_MAIN(tst_Deadlines)
