@@ -240,7 +240,7 @@ public:
     void *peer = nullptr;          ///< the worker's Peer; only the worker thread touches it
 
     // ---- the small members (see above), public then private ---------------------------------
-    OutboundPolicy outboundPolicy = OutboundPolicy::CloseConnection;   ///< immutable once published
+    OutboundPolicy outboundPolicy : 8 = OutboundPolicy::CloseConnection;   ///< immutable once published
     std::atomic<bool> wantBytesWritten{false};                         ///< lock-free, any thread
     /// WebSocket::pauseReading(): the engine checks it before every read, so it holds from the
     /// moment pauseReading() returns. Lock-free, any thread.

@@ -337,8 +337,8 @@ qint64 Peer::nextDeadline() const
                 when = m_deadline;
             break;
         }
-        if (m_closeDeadline)
-            when = std::min(when, m_closeDeadline);
+        if (m_deadline)
+            when = std::min(when, m_deadline);
         if (state == State::Open) {
             if (m_config->idleTimeoutMs > 0)
                 when = std::min(when, m_lastActivity + m_config->idleTimeoutMs);
@@ -419,7 +419,7 @@ void Peer::onTimer()
             }
             break;
         }
-        if (m_closeDeadline && now >= m_closeDeadline) {
+        if (m_deadline && now >= m_deadline) {
             qCDebug(lcServer) << "peer did not answer our close frame in time";
             die();
             return;
@@ -428,7 +428,7 @@ void Peer::onTimer()
             break;
         if (m_config->idleTimeoutMs > 0 && now - m_lastActivity >= m_config->idleTimeoutMs) {
             m_core.close(1001, "idle timeout");
-            m_closeDeadline = now + m_config->closeTimeoutMs;
+            m_deadline = now + m_config->closeTimeoutMs;
             collectOutput(false);
             flush();
             break;
@@ -472,7 +472,7 @@ void Peer::shutdownGracefully()
         afterCore();
     } else if (state == State::Open) {
         m_core.close(1001, "server closed");
-        m_closeDeadline = m_worker.now() + m_config->closeTimeoutMs;
+        m_deadline = m_worker.now() + m_config->closeTimeoutMs;
         collectOutput(false);
         flush();
     }

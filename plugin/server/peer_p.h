@@ -126,25 +126,27 @@ private:
     std::unique_ptr<std::vector<PendingPing>> m_pings;
     qint64 m_lastActivity = 0;
     qint64 m_lastKeepAlive = 0;
-    qint64 m_deadline = 0;        // handshake deadline (Transport/handshake) or linger deadline
-    qint64 m_closeDeadline = 0;   // after our close frame: drop TCP if the peer does not answer
-    // Members are ordered by alignment (8, then 1 byte): one Peer per connection, so padding costs
-    // per connection.
+    /// One deadline at a time, by phase: the handshake's (Transport, and Active until the 101), then
+    /// 0 while open, then the close timeout's (our close frame sent: drop TCP if the peer does not
+    /// answer), then the linger's (Linger).
+    qint64 m_deadline = 0;
+    // Members are ordered by alignment (8, then the bits): one Peer per connection, so padding costs
+    // per connection. The flags are bits (only this Peer's engine thread reads or writes them).
 public:
-    bool readyQueued = false;   // worker bookkeeping
-    bool soleDescriptor = false;   // worker bookkeeping: we accepted fd(), nothing else refers to it
+    bool readyQueued : 1 = false;      // worker bookkeeping
+    bool soleDescriptor : 1 = false;   // worker bookkeeping: we accepted fd(), nothing else refers to it
 private:
+    bool m_readable : 1 = true;
+    bool m_writable : 1 = true;
+    bool m_readWantsWrite : 1 = false;
+    bool m_writeWantsRead : 1 = false;
+    bool m_inboundBlocked : 1 = false;
+    bool m_peerEof : 1 = false;
+    bool m_hungUp : 1 = false;            // Poller::HangUp seen: read on to EAGAIN or EOF (readSome())
+    bool m_failureReported : 1 = false;   // handshake failure claimed (reported or nobody listening)
+    bool m_opened : 1 = false;            // the handshake was accepted: the owner has the Channel
     Phase m_phase = Phase::Transport;
-    bool m_readable = true;
-    bool m_writable = true;
-    bool m_readWantsWrite = false;
-    bool m_writeWantsRead = false;
-    bool m_inboundBlocked = false;
-    bool m_peerEof = false;
-    bool m_hungUp = false;            // Poller::HangUp seen: read on to EAGAIN or EOF (readSome())
     std::uint8_t m_interest = 0;   // level-triggered poller: what the fd is polled for now
-    bool m_failureReported = false;   // handshake failure claimed (reported or nobody listening)
-    bool m_opened = false;            // the handshake was accepted: the owner has the Channel
 };
 
 } // namespace qws

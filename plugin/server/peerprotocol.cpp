@@ -271,7 +271,7 @@ void Peer::onPong(std::string &payload)
         if (pings.empty())
             m_pings.reset();   // at rest again: a keepalive round trip leaves nothing allocated
         if (m_opened)
-            m_channel->counters.roundTripTimeUs.store(elapsedUs, std::memory_order_relaxed);
+            m_channel->counters.setRoundTripTimeUs(elapsedUs);
     }
     if (internal)
         return;
@@ -334,7 +334,7 @@ void Peer::onCommands()
                     return;
                 }
                 collectOutput(false);
-                m_closeDeadline = m_worker.now() + m_config->closeTimeoutMs;
+                m_deadline = m_worker.now() + m_config->closeTimeoutMs;
             }
             break;
         case OutCommand::Kind::Abort:

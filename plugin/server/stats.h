@@ -5,8 +5,10 @@
 #include <QtCore/QDateTime>
 #include <QtCore/qglobal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <limits>
 
 namespace qws {
 
@@ -24,16 +26,25 @@ struct ConnectionStats {
 };
 
 /// The live counters behind ConnectionStats. Engine threads increment; anyone may snapshot().
+/// One per connection: the two rarely large ones are 32 bits (a round trip is clamped to ~35 minutes,
+/// read pauses count on past 4 G by wrapping), so the block is 64 bytes, not 72.
 struct ConnectionCounters {
     std::atomic<quint64> messagesReceived{0};
     std::atomic<quint64> messagesSent{0};
     std::atomic<quint64> bytesReceived{0};
     std::atomic<quint64> bytesSent{0};
     std::atomic<qint64> connectedAtMs{0};
-    std::atomic<qint64> roundTripTimeUs{-1};
     std::atomic<qint64> inboundQueued{0};
     std::atomic<qint64> outboundQueued{0};
-    std::atomic<quint64> readPauses{0};
+    std::atomic<qint32> roundTripTimeUs{-1};
+    std::atomic<quint32> readPauses{0};
+
+    /// Stores a measured round trip (clamped to what 32 bits of microseconds hold).
+    void setRoundTripTimeUs(qint64 us) noexcept
+    {
+        roundTripTimeUs.store(qint32(std::clamp<qint64>(us, 0, std::numeric_limits<qint32>::max())),
+                              std::memory_order_relaxed);
+    }
 
     ConnectionStats snapshot() const noexcept
     {
