@@ -234,7 +234,8 @@ void ServerConnection::handleEvents(std::vector<Event> &events, std::size_t firs
                 queueFrame(Opcode::Pong, false, asBytes(ping->payload));
         } else if (const Close *close = std::get_if<Close>(&event)) {
             m_closeCode = close->code;
-            m_closeReason = std::make_unique<std::string>(close->reason);
+            if (!close->reason.empty())   // most closes carry none: no allocation for them
+                m_closeReason = std::make_unique<std::string>(close->reason);
             if (m_closing.onReceive() && m_closing.onSend()) {
                 // §5.5.1: echo the status code; a close without one (1005) is answered without one.
                 const std::string payload = makeClosePayload(close->code, {});

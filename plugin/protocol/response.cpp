@@ -39,9 +39,14 @@ void appendHeader(std::string &out, std::string_view name, std::string_view valu
 {
     out.append(name);
     out.append(": ");
-    for (char c : value) {
-        if (c != '\r' && c != '\n' && c != '\0')
-            out.push_back(c);
+    constexpr std::string_view kBreaking("\r\n\0", 3);
+    if (value.find_first_of(kBreaking) == std::string_view::npos) {
+        out.append(value);   // the usual case, in one piece
+    } else {
+        for (char c : value) {
+            if (kBreaking.find(c) == std::string_view::npos)
+                out.push_back(c);
+        }
     }
     out.append("\r\n");
 }

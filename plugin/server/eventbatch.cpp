@@ -60,21 +60,37 @@ thread_local DeferredWakes t_deferred;
 void flushDeferredWakes()
 {
     t_deferred.flushPosted = false;
-    std::vector<std::shared_ptr<Channel>> channels = std::exchange(t_deferred.channels, {});
-    std::vector<std::pair<std::shared_ptr<Worker>, std::vector<std::shared_ptr<Channel>>>> perWorker;
-    for (std::shared_ptr<Channel> &channel : channels) {
-        std::shared_ptr<Worker> worker = channel->deferredWorker();
-        if (!worker)
-            continue;
-        auto it = std::find_if(perWorker.begin(), perWorker.end(),
-                               [&](const auto &entry) { return entry.first == worker; });
-        if (it == perWorker.end())
-            it = perWorker.insert(perWorker.end(), {std::move(worker), {}});
-        it->second.push_back(std::move(channel));
+    // The vectors keep their capacity from round to round (this thread's and, through schedule(), the
+    // worker's): a round allocates nothing here.
+    thread_local std::vector<std::shared_ptr<Channel>> channels;
+    thread_local std::vector<std::shared_ptr<Channel>> list;
+    channels.clear();
+    channels.swap(t_deferred.channels);
+    // Usually one engine thread: its channels in one pass; others, one pass per further worker.
+    std::size_t done = 0;
+    while (done < channels.size()) {
+        std::shared_ptr<Worker> worker;
+        list.clear();
+        for (std::shared_ptr<Channel> &channel : channels) {
+            if (!channel)
+                continue;
+            std::shared_ptr<Worker> owner = channel->deferredWorker();
+            if (!owner || (worker && owner != worker)) {
+                if (!owner) {
+                    channel.reset();
+                    ++done;
+                }
+                continue;
+            }
+            worker = std::move(owner);
+            list.push_back(std::move(channel));
+            ++done;
+        }
+        // The spare event vectors go to the first worker woken (any engine thread can use them).
+        if (worker)
+            worker->schedule(list, t_deferred.spareEvents);
     }
-    // The spare event vectors go to the first worker woken (any engine thread can use them).
-    for (auto &[worker, list] : perWorker)
-        worker->schedule(std::move(list), std::exchange(t_deferred.spareEvents, {}));
+    channels.clear();
 }
 
 class WakeFlusher final : public QObject

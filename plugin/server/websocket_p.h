@@ -63,8 +63,17 @@ public:
 
     QString errorString() const { return texts ? texts->errorString : QString(); }
     QString closeReason() const { return texts ? texts->closeReason : QString(); }
-    void setErrorString(const QString &text) { ensureTexts().errorString = text; }
-    void setCloseReason(const QString &text) { ensureTexts().closeReason = text; }
+    // An empty text on a socket without texts stays without them (most closes carry no reason).
+    void setErrorString(const QString &text)
+    {
+        if (texts || !text.isEmpty())
+            ensureTexts().errorString = text;
+    }
+    void setCloseReason(const QString &text)
+    {
+        if (texts || !text.isEmpty())
+            ensureTexts().closeReason = text;
+    }
 
     WebSocket *q_ptr = nullptr;
     std::shared_ptr<Channel> channel;

@@ -12,6 +12,8 @@
 #  include "tls_p.h"
 #endif
 
+#include <QtCore/QScopeGuard>
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -133,20 +135,19 @@ void Worker::schedule(std::shared_ptr<Channel> channel)
     wake();
 }
 
-void Worker::schedule(std::vector<std::shared_ptr<Channel>> &&channels,
-                      std::vector<std::vector<InEvent>> &&spareEvents)
+void Worker::schedule(std::vector<std::shared_ptr<Channel>> &channels,
+                      std::vector<std::vector<InEvent>> &spareEvents)
 {
     {
         std::lock_guard lock(m_mutex);
-        if (m_dirty.empty())
-            m_dirty = std::move(channels);
-        else
-            std::move(channels.begin(), channels.end(), std::back_inserter(m_dirty));
+        std::move(channels.begin(), channels.end(), std::back_inserter(m_dirty));
         for (std::vector<InEvent> &spare : spareEvents) {
             if (m_returnedEvents.size() >= kMaxSpareEventVectors)
-                break;   // the rest are freed here, on the owner's thread, as before
+                break;   // the rest are freed by the caller, on the owner's thread, as before
             m_returnedEvents.push_back(std::move(spare));
         }
+        channels.clear();
+        spareEvents.clear();
         if (std::exchange(m_wakePending, true))
             return;
     }
@@ -275,9 +276,22 @@ int Worker::loopTimeout(qint64 stopDeadline)
 
 void Worker::processCommands()
 {
-    std::vector<Command> commands;
-    std::vector<std::shared_ptr<Channel>> dirty;
-    std::vector<std::vector<InEvent>> returned;
+    // Swapped with members that keep their capacity (cleared at the end): no allocation per wake-up.
+    // A call made inside another (runAndWait() from a slot on this thread) uses vectors of its own.
+    std::vector<Command> nestedCommands;
+    std::vector<std::shared_ptr<Channel>> nestedDirty;
+    std::vector<std::vector<InEvent>> nestedReturned;
+    const bool nested = m_processingCommands;
+    std::vector<Command> &commands = nested ? nestedCommands : m_commandsTaken;
+    std::vector<std::shared_ptr<Channel>> &dirty = nested ? nestedDirty : m_dirtyTaken;
+    std::vector<std::vector<InEvent>> &returned = nested ? nestedReturned : m_returnedTaken;
+    m_processingCommands = true;
+    const auto done = qScopeGuard([&] {
+        commands.clear();
+        dirty.clear();
+        returned.clear();
+        m_processingCommands = nested;
+    });
     {
         std::lock_guard lock(m_mutex);
         commands.swap(m_commands);

@@ -168,8 +168,8 @@ public:
     void schedule(std::shared_ptr<Channel> channel);
     /// The same for many channels with one wake-up (the owner's deferred wake-ups of one round), and
     /// the event vectors the owner is done with (their strings' storage is reused by nextEvent()).
-    void schedule(std::vector<std::shared_ptr<Channel>> &&channels,
-                  std::vector<std::vector<InEvent>> &&spareEvents = {});
+    /// Both vectors are emptied (moved from), not taken: they keep their capacity for the next round.
+    void schedule(std::vector<std::shared_ptr<Channel>> &channels, std::vector<std::vector<InEvent>> &spareEvents);
     /// True on an engine thread (inside Worker::run()).
     static bool onEngineThread();
     /// Graceful: 1001 to every open connection, refuse handshakes, report workerDrained() when empty.
@@ -266,6 +266,11 @@ private:
     std::vector<Command> m_commands;
     std::vector<std::shared_ptr<Channel>> m_dirty;
     std::vector<std::vector<InEvent>> m_returnedEvents;
+    // worker thread: what processCommands() swaps the three above with (capacity kept both ways)
+    std::vector<Command> m_commandsTaken;
+    std::vector<std::shared_ptr<Channel>> m_dirtyTaken;
+    std::vector<std::vector<InEvent>> m_returnedTaken;
+    bool m_processingCommands = false;
     bool m_wakePending = false;
 
     // worker-thread state
