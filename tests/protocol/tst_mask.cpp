@@ -62,14 +62,15 @@ void TestMask::rfcExample()
     QCOMPARE(std::string(reinterpret_cast<const char *>(data.data()), data.size()), hello);
 }
 
-// Lengths 0..64 cover every tail of the 64/16/8-byte loops; offsets 0..15 put the data at every
-// alignment; phases 0..3 (and 4..7, taken mod 4) start anywhere in the key.
+// Lengths 0..80 cover every tail of the 64/16/8-byte loops, longer ones (to 700, in steps of 7) the
+// 128-byte AVX2 loop and its tails; offsets 0..15 put the data at every alignment; phases 0..3 (and
+// 4..7, taken mod 4) start anywhere in the key.
 void TestMask::matchesNaiveForEveryLengthPhaseAndOffset()
 {
     std::mt19937 rng(6455);
-    const std::vector<std::byte> source = randomBytes(64 + 16, rng);
+    const std::vector<std::byte> source = randomBytes(700 + 16, rng);
     for (std::size_t offset = 0; offset < 16; ++offset) {
-        for (std::size_t len = 0; len <= 64; ++len) {
+        for (std::size_t len = 0; len <= 700; len += (len < 80 ? 1 : 7)) {   // past the AVX2 path's 512
             for (std::size_t phase = 0; phase < 8; ++phase) {
                 std::vector<std::byte> buf = source;   // guard bytes around the window must not change
                 const std::vector<std::byte> window(buf.begin() + offset, buf.begin() + offset + len);
