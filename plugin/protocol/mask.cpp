@@ -19,14 +19,11 @@ namespace {
 // §5.3: octet i of the payload is XORed with octet (i mod 4) of the key. Starting at `phase` shifts
 // the key; every stride below is a multiple of 4, so one rotated pattern serves the whole buffer.
 // All loads and stores go through memcpy / unaligned intrinsics: payloads sit anywhere in a buffer.
-std::size_t maskBytes(std::byte *dst, const std::byte *src, std::size_t size,
-                      const std::array<std::uint8_t, 4> &key, std::size_t phase) noexcept
+// The key rotated by `phase` (0–3) bytes: byte j of the word is key[(phase + j) % 4] in memory order,
+// whatever the machine's byte order. One rotate, not a loop per byte: for a 64-byte message that loop
+// cost as much as the XOR itself.
+inline std::uint32_t keyWord(const std::array<std::uint8_t, 4> &key, std::size_t phase) noexcept
 {
-    phase &= 3;
-    const std::size_t next = (phase + size) & 3;
-    // The key rotated by `phase` bytes, repeated: byte j of `word` is key[(phase + j) % 4] (memory
-    // order), whatever the machine's byte order. Built with one rotate, not a loop per byte: for a
-    // 64-byte message the loop cost as much as the XOR itself.
     std::uint32_t word;
     std::memcpy(&word, key.data(), sizeof word);
     if (phase) {
@@ -36,6 +33,15 @@ std::size_t maskBytes(std::byte *dst, const std::byte *src, std::size_t size,
         else
             word = (word << bits) | (word >> (32 - bits));
     }
+    return word;
+}
+
+std::size_t maskBytes(std::byte *dst, const std::byte *src, std::size_t size,
+                      const std::array<std::uint8_t, 4> &key, std::size_t phase) noexcept
+{
+    phase &= 3;
+    const std::size_t next = (phase + size) & 3;
+    const std::uint32_t word = keyWord(key, phase);
     unsigned char pattern[16];
     for (std::size_t i = 0; i < sizeof pattern; i += 4)
         std::memcpy(pattern + i, &word, sizeof word);
@@ -84,13 +90,7 @@ __attribute__((target("avx2"))) std::size_t maskBytesAvx2(std::byte *dst, const 
                                                           std::size_t phase) noexcept
 {
     phase &= 3;
-    std::uint32_t word;
-    std::memcpy(&word, key.data(), sizeof word);
-    if (phase) {
-        const unsigned bits = unsigned(phase) * 8;
-        word = (word >> bits) | (word << (32 - bits));   // x86-64: little-endian
-    }
-    const __m256i k = _mm256_set1_epi32(static_cast<int>(word));
+    const __m256i k = _mm256_set1_epi32(static_cast<int>(keyWord(key, phase)));
     std::size_t i = 0;
     for (; i + 128 <= size; i += 128) {
         const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(src + i));

@@ -26,13 +26,23 @@ inline bool asciiBlock(const char16_t *p, __m128i &units) noexcept
     return _mm_movemask_epi8(_mm_cmpeq_epi16(high, _mm_setzero_si128())) == 0xFFFF;
 }
 
-/// True when the 16 code units at `p` are all ASCII; `a`, `b` hold them.
-inline bool asciiBlock16(const char16_t *p, __m128i &a, __m128i &b) noexcept
+/// The length of the all-ASCII run at `p`, in whole blocks of 16 code units (the rest goes unit by
+/// unit or 8 at a time); with `out`, those units are also written there as bytes.
+inline std::size_t asciiRun(const char16_t *p, const char16_t *end, char *out) noexcept
 {
-    a = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p));
-    b = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p + 8));
-    const __m128i high = _mm_and_si128(_mm_or_si128(a, b), _mm_set1_epi16(static_cast<short>(0xFF80)));
-    return _mm_movemask_epi8(_mm_cmpeq_epi16(high, _mm_setzero_si128())) == 0xFFFF;
+    const char16_t *const start = p;
+    const __m128i highBits = _mm_set1_epi16(static_cast<short>(0xFF80));
+    while (end - p >= 16) {
+        const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p));
+        const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p + 8));
+        const __m128i high = _mm_and_si128(_mm_or_si128(a, b), highBits);
+        if (_mm_movemask_epi8(_mm_cmpeq_epi16(high, _mm_setzero_si128())) != 0xFFFF)
+            break;
+        if (out)
+            _mm_storeu_si128(reinterpret_cast<__m128i *>(out + (p - start)), _mm_packus_epi16(a, b));
+        p += 16;
+    }
+    return std::size_t(p - start);
 }
 #endif
 
@@ -44,11 +54,8 @@ std::size_t utf8Size(std::u16string_view text) noexcept
     const char16_t *const end = p + text.size();
     std::size_t size = 0;
 #if defined(QWS_UTF16_SSE2)
-    __m128i a, b;
-    while (end - p >= 16 && asciiBlock16(p, a, b)) {
-        size += 16;
-        p += 16;
-    }
+    size = asciiRun(p, end, nullptr);
+    p += size;
 #endif
     while (p < end) {
 #if defined(QWS_UTF16_SSE2)
@@ -81,12 +88,9 @@ char *writeUtf8(std::u16string_view text, char *out) noexcept
     const char16_t *p = text.data();
     const char16_t *const end = p + text.size();
 #if defined(QWS_UTF16_SSE2)
-    __m128i a, b;
-    while (end - p >= 16 && asciiBlock16(p, a, b)) {
-        _mm_storeu_si128(reinterpret_cast<__m128i *>(out), _mm_packus_epi16(a, b));
-        out += 16;
-        p += 16;
-    }
+    const std::size_t run = asciiRun(p, end, out);
+    p += run;
+    out += run;
 #endif
     while (p < end) {
 #if defined(QWS_UTF16_SSE2)

@@ -44,6 +44,20 @@ qws::WebSocket *takeOne(qws::WebSocketServer &server)
         return nullptr;
     return server.nextPendingConnection();
 }
+
+/// A server, a raw client past its opening handshake and the server's socket for it.
+struct OneConnection {
+    qws::WebSocketServer server{QString(), qws::WebSocketServer::NonSecureMode};
+    RawClient raw;
+    std::unique_ptr<qws::WebSocket> socket;
+    bool open()
+    {
+        if (!server.listen(QHostAddress::LocalHost) || !upgraded(raw, server.serverPort()))
+            return false;
+        socket.reset(takeOne(server));
+        return socket != nullptr;
+    }
+};
 } // namespace
 
 void tst_Deadlines::inFlightHandshakesCappedAt1024()
@@ -99,13 +113,11 @@ void tst_Deadlines::inFlightHandshakesCappedAt1024()
 
 void tst_Deadlines::closeTimeoutDropsSilentPeer()
 {
-    qws::WebSocketServer server(QString(), qws::WebSocketServer::NonSecureMode);
-    QVERIFY(server.listen(QHostAddress::LocalHost));
-    RawClient raw;
-    QVERIFY(upgraded(raw, server.serverPort()));
-    std::unique_ptr<qws::WebSocket> socket(takeOne(server));
-    QVERIFY(socket);
-    QSignalSpy disconnected(socket.get(), &qws::WebSocket::disconnected);
+    OneConnection c;
+    QVERIFY(c.open());
+    RawClient &raw = c.raw;
+    qws::WebSocket *socket = c.socket.get();
+    QSignalSpy disconnected(socket, &qws::WebSocket::disconnected);
     QElapsedTimer timer;
     timer.start();
     socket->close(qws::WebSocketProtocol::CloseCodeNormal, QStringLiteral("bye"));
@@ -119,13 +131,11 @@ void tst_Deadlines::closeTimeoutDropsSilentPeer()
 
 void tst_Deadlines::lingerAfterLastByte()
 {
-    qws::WebSocketServer server(QString(), qws::WebSocketServer::NonSecureMode);
-    QVERIFY(server.listen(QHostAddress::LocalHost));
-    RawClient raw;
-    QVERIFY(upgraded(raw, server.serverPort()));
-    std::unique_ptr<qws::WebSocket> socket(takeOne(server));
-    QVERIFY(socket);
-    QSignalSpy disconnected(socket.get(), &qws::WebSocket::disconnected);
+    OneConnection c;
+    QVERIFY(c.open());
+    RawClient &raw = c.raw;
+    qws::WebSocket *socket = c.socket.get();
+    QSignalSpy disconnected(socket, &qws::WebSocket::disconnected);
     socket->close(qws::WebSocketProtocol::CloseCodeNormal, QStringLiteral("bye"));
     QVERIFY(raw.readUntil("bye", 5000).endsWith("bye"));
     // The peer answers the close (RFC 6455 §5.5.1) but keeps its TCP side open: after its last byte the
@@ -149,13 +159,11 @@ void tst_Deadlines::peerInitiatedCloseEndsWithoutLinger()
     // RFC 6455 §5.5.1: a peer that sends the first close frame sends nothing after it, so once our answer
     // is written the server closes TCP at once (FIN behind the close frame, no reset, no 2 s wait for
     // the peer's FIN), even though this peer keeps its own side open.
-    qws::WebSocketServer server(QString(), qws::WebSocketServer::NonSecureMode);
-    QVERIFY(server.listen(QHostAddress::LocalHost));
-    RawClient raw;
-    QVERIFY(upgraded(raw, server.serverPort()));
-    std::unique_ptr<qws::WebSocket> socket(takeOne(server));
-    QVERIFY(socket);
-    QSignalSpy disconnected(socket.get(), &qws::WebSocket::disconnected);
+    OneConnection c;
+    QVERIFY(c.open());
+    RawClient &raw = c.raw;
+    qws::WebSocket *socket = c.socket.get();
+    QSignalSpy disconnected(socket, &qws::WebSocket::disconnected);
     raw.clear();
     QElapsedTimer timer;
     timer.start();
