@@ -61,36 +61,36 @@ void flushDeferredWakes()
 {
     t_deferred.flushPosted = false;
     // The vectors keep their capacity from round to round (this thread's and, through schedule(), the
-    // worker's): a round allocates nothing here.
+    // worker's): a round allocates nothing here. Usually there is one engine thread, so one entry.
+    struct PerWorker {
+        std::shared_ptr<Worker> worker;
+        std::vector<std::shared_ptr<Channel>> channels;
+    };
     thread_local std::vector<std::shared_ptr<Channel>> channels;
-    thread_local std::vector<std::shared_ptr<Channel>> list;
+    thread_local std::vector<PerWorker> perWorker;
     channels.clear();
     channels.swap(t_deferred.channels);
-    // Usually one engine thread: its channels in one pass; others, one pass per further worker.
-    std::size_t done = 0;
-    while (done < channels.size()) {
-        std::shared_ptr<Worker> worker;
-        list.clear();
-        for (std::shared_ptr<Channel> &channel : channels) {
-            if (!channel)
-                continue;
-            std::shared_ptr<Worker> owner = channel->deferredWorker();
-            if (!owner || (worker && owner != worker)) {
-                if (!owner) {
-                    channel.reset();
-                    ++done;
-                }
-                continue;
-            }
-            worker = std::move(owner);
-            list.push_back(std::move(channel));
-            ++done;
+    std::size_t used = 0;
+    for (std::shared_ptr<Channel> &channel : channels) {
+        std::shared_ptr<Worker> worker = channel->deferredWorker();
+        if (!worker)
+            continue;
+        auto it = std::find_if(perWorker.begin(), perWorker.begin() + std::ptrdiff_t(used),
+                               [&](const PerWorker &entry) { return entry.worker == worker; });
+        if (it == perWorker.begin() + std::ptrdiff_t(used)) {
+            if (used == perWorker.size())
+                perWorker.emplace_back();
+            it = perWorker.begin() + std::ptrdiff_t(used++);
+            it->worker = std::move(worker);
         }
-        // The spare event vectors go to the first worker woken (any engine thread can use them).
-        if (worker)
-            worker->schedule(list, t_deferred.spareEvents);
+        it->channels.push_back(std::move(channel));
     }
     channels.clear();
+    // The spare event vectors go to the first worker woken (any engine thread can use them).
+    for (std::size_t i = 0; i < used; ++i) {
+        perWorker[i].worker->schedule(perWorker[i].channels, t_deferred.spareEvents);
+        perWorker[i].worker.reset();
+    }
 }
 
 class WakeFlusher final : public QObject

@@ -112,7 +112,8 @@ struct OutCommand {
     bool discardQueued = false;    ///< Close: drop unsent data first (outbound queue overflow)
     quint16 code = 0;              ///< Close
     quint32 messages = 0;          ///< Frames: how many messages `data` holds (statistics)
-    qint64 stampUs = 0;            ///< Ping: steady-clock µs at ping(); Frames: their payload bytes
+    qint64 stampUs = 0;            ///< Ping: steady-clock µs at ping()
+    qint64 payloadBytes = 0;       ///< Frames: the payload bytes of those messages (statistics)
     QByteArray data;               ///< Text (UTF-8), Binary, Frames, Ping payload, Close reason (UTF-8)
 };
 
@@ -299,7 +300,7 @@ bool Channel::submitFrame(const char *header, std::size_t headerSize, std::size_
     std::memcpy(out, header, headerSize);
     fill(out + headerSize);
     ++frames->messages;
-    frames->stampUs += qint64(payloadSize);
+    frames->payloadBytes += qint64(payloadSize);
     counters.outboundQueued.fetch_add(frameSize, std::memory_order_relaxed);
     wakeWorkerLocked();
     return true;

@@ -198,18 +198,13 @@ qint64 Peer::translate(std::vector<protocol::Event> &events)
     for (protocol::Event &event : events) {
         if (auto *message = std::get_if<protocol::Message>(&event)) {
             InEvent &in = m_worker.nextEvent();
+            std::size_t size = message->payload.size();
             if (message->external) {   // a large binary message, already in its QByteArray
                 auto &payload = static_cast<QByteArrayPayloads::Payload &>(*message->external);
-                const std::size_t size = std::size_t(payload.data.size());
+                size = std::size_t(payload.data.size());
                 in.kind = InEvent::Kind::Binary;
                 in.data = std::move(payload.data);
-                in.number = qint64(size);
-                bytes += qint64(size);
-                ++messages;
-                continue;
-            }
-            const std::size_t size = message->payload.size();
-            if (message->opcode == protocol::Opcode::Text) {
+            } else if (message->opcode == protocol::Opcode::Text) {
                 in.kind = InEvent::Kind::Text;
                 assignText(in.text, message->payload);
             } else {
@@ -311,7 +306,7 @@ void Peer::onCommands()
             if (m_phase == Phase::Active && m_core.state() == protocol::ServerConnection::State::Open) {
                 ConnectionCounters &counters = m_channel->counters;
                 counters.messagesSent.fetch_add(command.messages, std::memory_order_relaxed);
-                counters.bytesSent.fetch_add(quint64(command.stampUs), std::memory_order_relaxed);
+                counters.bytesSent.fetch_add(quint64(command.payloadBytes), std::memory_order_relaxed);
                 m_out.appendFrames(std::move(command.data), true);   // charged whole by submitFrame()
             } else {
                 refund += command.data.size();

@@ -23,7 +23,9 @@ class tst_Limits : public QObject
     Q_OBJECT
 private Q_SLOTS:
     void floodedSlowOwnerStaysBounded();
+    void outboundRejectSends_data();
     void outboundRejectSends();
+    void outboundCloseConnection_data();
     void outboundCloseConnection();
     void maxMessageSizeCloses1009();
     void maxFrameSizeCloses1009();
@@ -111,8 +113,33 @@ void tst_Limits::floodedSlowOwnerStaysBounded()
     QVERIFY(client.readAllStandardOutput().contains("sent 640"));
 }
 
+namespace {
+/// The two ways send…() hands a message over: large ones as they are (binary: shared, never copied),
+/// small ones framed in place into the outbound buffer (Channel::submitFrame(), 64 KiB per chunk).
+void outboundRows()
+{
+    QTest::addColumn<QByteArray>("chunk");
+    QTest::addColumn<bool>("text");
+    QTest::addColumn<qint64>("keptAfterDrop");   // what a frame (or chunk of frames) on the wire may keep
+    QTest::newRow("256 KiB binary, handed over") << QByteArray(256 * 1024, 'b') << false << qint64(256 * 1024 + 14);
+    QTest::newRow("1 KiB text, framed by the owner") << QByteArray(1024, 't') << true << qint64(64 * 1024 + 14);
+}
+
+qint64 sendOne(qws::WebSocket &socket, const QByteArray &chunk, bool text)
+{
+    return text ? socket.sendTextMessage(QString::fromLatin1(chunk)) : socket.sendBinaryMessage(chunk);
+}
+} // namespace
+
+void tst_Limits::outboundRejectSends_data()
+{
+    outboundRows();
+}
+
 void tst_Limits::outboundRejectSends()
 {
+    QFETCH(QByteArray, chunk);
+    QFETCH(bool, text);
     qws::WebSocketServer server(QString(), qws::WebSocketServer::NonSecureMode);
     server.setMaxOutboundQueue(kMiB, qws::OutboundPolicy::RejectSends);
     QVERIFY(server.listen(QHostAddress::LocalHost));
@@ -120,17 +147,17 @@ void tst_Limits::outboundRejectSends()
     std::unique_ptr<qws::WebSocket> socket(acceptRaw(server, reader, 4096));
     QVERIFY(socket);
     QSignalSpy full(socket.get(), &qws::WebSocket::outboundQueueFull);
-    const QByteArray chunk(256 * 1024, 'o');
+    const int most = int(4 * kMiB / chunk.size());
     qint64 result = 0;
     int accepted = 0;
-    while (accepted < 400 && (result = socket->sendBinaryMessage(chunk)) > 0)
+    while (accepted < most && (result = sendOne(*socket, chunk, text)) > 0)
         ++accepted;
     QCOMPARE(result, qint64(-1));
-    QVERIFY(accepted < 400);
+    QVERIFY(accepted < most);
     QCOMPARE(full.size(), 1);
     QCOMPARE(socket->state(), QAbstractSocket::ConnectedState);   // RejectSends keeps the connection
     QVERIFY(socket->bytesToWrite() <= kMiB + chunk.size() + 14);
-    QCOMPARE(socket->sendBinaryMessage(chunk), qint64(-1));
+    QCOMPARE(sendOne(*socket, chunk, text), qint64(-1));
     QCOMPARE(full.size(), 1);   // signalled once per overflow, not per refused send
 
     // The client reads everything: the queue drains and sends are accepted again.
@@ -139,11 +166,19 @@ void tst_Limits::outboundRejectSends()
     while (socket->bytesToWrite() > 0 && timer.elapsed() < 10000)
         reader.readUntil("never", 20);
     QCOMPARE(socket->bytesToWrite(), qint64(0));
-    QCOMPARE(socket->sendBinaryMessage(chunk), qint64(chunk.size()));
+    QCOMPARE(sendOne(*socket, chunk, text), qint64(chunk.size()));
+}
+
+void tst_Limits::outboundCloseConnection_data()
+{
+    outboundRows();
 }
 
 void tst_Limits::outboundCloseConnection()
 {
+    QFETCH(QByteArray, chunk);
+    QFETCH(bool, text);
+    QFETCH(qint64, keptAfterDrop);
     qws::WebSocketServer server(QString(), qws::WebSocketServer::NonSecureMode);
     server.setMaxOutboundQueue(kMiB);   // CloseConnection is the default policy
     QVERIFY(server.listen(QHostAddress::LocalHost));
@@ -152,16 +187,17 @@ void tst_Limits::outboundCloseConnection()
     QVERIFY(socket);
     QSignalSpy full(socket.get(), &qws::WebSocket::outboundQueueFull);
     QSignalSpy disconnected(socket.get(), &qws::WebSocket::disconnected);
-    const QByteArray chunk(256 * 1024, 'c');
+    const int most = int(4 * kMiB / chunk.size());
     int accepted = 0;
-    while (accepted < 400 && socket->sendBinaryMessage(chunk) > 0)
+    while (accepted < most && sendOne(*socket, chunk, text) > 0)
         ++accepted;
-    QVERIFY(accepted < 400);
+    QVERIFY(accepted < most);
     QCOMPARE(full.size(), 1);
     QCOMPARE(socket->state(), QAbstractSocket::ClosingState);
     QCOMPARE(socket->closeCode(), qws::WebSocketProtocol::CloseCodePolicyViolated);
-    // Unsent messages are dropped at once (only a frame already half on the wire stays).
-    QTRY_VERIFY(socket->bytesToWrite() <= chunk.size() + 14);
+    // Unsent messages are dropped at once; only what is already half on the wire stays (a frame, or a
+    // chunk of small frames built together).
+    QTRY_VERIFY2(socket->bytesToWrite() <= keptAfterDrop, qPrintable(QString::number(socket->bytesToWrite())));
     reader.close();   // the client goes away without reading
     QTRY_COMPARE(disconnected.size(), 1);
 }
