@@ -69,13 +69,31 @@ struct Rig {
                 sockets.push_back(socket);
             return int(sockets.size()) == count;
         }, 10000);
-        return ok && QTest::qWaitFor([&] {
+        const bool connected = ok && QTest::qWaitFor([&] {
             for (const auto &client : clients) {
                 if (client->state() != QAbstractSocket::ConnectedState)
                     return false;
             }
             return true;
         }, 10000);
+        return connected && pairWithClients();
+    }
+
+    /// Puts sockets[i] opposite clients[i]. Handshakes of clients opened together complete in any order,
+    /// so the pending connections' order is not the clients' order: pair them by port.
+    bool pairWithClients()
+    {
+        std::vector<qws::WebSocket *> paired(clients.size(), nullptr);
+        for (qws::WebSocket *socket : sockets) {
+            const auto client = std::find_if(clients.begin(), clients.end(), [socket](const auto &c) {
+                return c->localPort() == socket->peerPort();
+            });
+            if (client == clients.end() || paired[std::size_t(client - clients.begin())])
+                return false;
+            paired[std::size_t(client - clients.begin())] = socket;
+        }
+        sockets = std::move(paired);
+        return true;
     }
 
     /// Deletes the first socket on `thread` (it was moved there): deleteLater() runs in that thread's loop
