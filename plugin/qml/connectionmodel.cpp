@@ -4,7 +4,6 @@
 
 #include "qmlwebsocket.h"
 
-#include <QtCore/QTimerEvent>
 
 namespace qws {
 
@@ -25,10 +24,18 @@ namespace qws {
     The counter roles (\c messagesReceived, \c messagesSent, \c bytesReceived, \c bytesSent,
     \c roundTripTime) are never updated per message: a timer compares every row's counters at most
     ten times per second (\l refreshInterval) and emits \c dataChanged, for those roles only, for
-    the rows whose counters moved. The timer runs only while there are rows.
+    the rows whose counters moved. The timer runs only while there are rows. Like QML's Timer, it is
+    synchronized with the animation timer: while the window animates, a refresh happens on an
+    animation tick, so the rows it changes are drawn in that tick's frame rather than in an extra
+    frame of their own between two ticks.
 */
 
-ConnectionModel::ConnectionModel(QObject *parent) : QAbstractListModel(parent) { }
+ConnectionModel::ConnectionModel(QObject *parent) : QAbstractListModel(parent)
+{
+    m_clock.setDuration(m_interval);
+    m_clock.setLoopCount(-1);
+    connect(&m_clock, &QAbstractAnimation::currentLoopChanged, this, &ConnectionModel::refresh);
+}
 
 ConnectionModel::~ConnectionModel() = default;
 
@@ -47,8 +54,11 @@ void ConnectionModel::setRefreshInterval(int ms)
     if (ms == m_interval)
         return;
     m_interval = ms;
-    if (m_timer.isActive())
-        m_timer.start(m_interval, Qt::CoarseTimer, this);
+    const bool running = m_clock.state() == QAbstractAnimation::Running;
+    m_clock.stop();   // a running animation's duration cannot change
+    m_clock.setDuration(m_interval);
+    if (running)
+        m_clock.start();
     Q_EMIT refreshIntervalChanged();
 }
 
@@ -156,7 +166,7 @@ void ConnectionModel::append(QmlWebSocket *socket)
             Q_EMIT dataChanged(index(r), index(r), {CloseCodeRole, CloseReasonRole});
     });
     Q_EMIT countChanged();
-    updateTimer();
+    updateClock();
 }
 
 void ConnectionModel::remove(QmlWebSocket *socket)
@@ -169,7 +179,7 @@ void ConnectionModel::remove(QmlWebSocket *socket)
     m_rows.removeAt(row);
     endRemoveRows();
     Q_EMIT countChanged();
-    updateTimer();
+    updateClock();
 }
 
 QList<QmlWebSocket *> ConnectionModel::sockets() const
@@ -220,20 +230,12 @@ void ConnectionModel::refresh()
         s->notifyCountersChanged();
 }
 
-void ConnectionModel::timerEvent(QTimerEvent *event)
-{
-    if (event->timerId() == m_timer.timerId())
-        refresh();
-    else
-        QAbstractListModel::timerEvent(event);
-}
-
-void ConnectionModel::updateTimer()
+void ConnectionModel::updateClock()
 {
     if (m_rows.isEmpty())
-        m_timer.stop();
-    else if (!m_timer.isActive())
-        m_timer.start(m_interval, Qt::CoarseTimer, this);
+        m_clock.stop();
+    else if (m_clock.state() != QAbstractAnimation::Running)
+        m_clock.start();
 }
 
 } // namespace qws

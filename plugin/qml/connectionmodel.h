@@ -3,8 +3,8 @@
 #pragma once
 
 #include <QtCore/QAbstractListModel>
-#include <QtCore/QBasicTimer>
 #include <QtCore/QList>
+#include <QtCore/QPauseAnimation>
 #include <QtQml/qqmlregistration.h>
 
 #include "qmlwebsocket.h"
@@ -75,19 +75,20 @@ Q_SIGNALS:
     void countChanged();
     void refreshIntervalChanged();
 
-protected:
-    void timerEvent(QTimerEvent *event) override;
-
 private:
     struct Row {
         QmlWebSocket *socket = nullptr;
         ConnectionStats seen;
     };
-    void updateTimer();
+    void updateClock();
     static bool sameCounters(const ConnectionStats &a, const ConnectionStats &b);
 
     QList<Row> m_rows;
-    QBasicTimer m_timer;
+    /// The refresh clock: a pause looping forever, one loop per refresh. An animation rather than a timer,
+    /// as QML's Timer is: while anything animates it is advanced by the same ticks, so the rows it changes
+    /// join the frame that tick draws instead of asking for a frame of their own between two ticks (which
+    /// the software render loop would draw early, leaving a long gap before the next one).
+    QPauseAnimation m_clock;
     int m_interval = MinimumRefreshInterval;
 };
 
