@@ -300,8 +300,10 @@ void Worker::processCommands()
         m_wakePending = false;
     }
     for (std::vector<InEvent> &spare : returned) {
-        if (m_spareEvents.size() >= kMaxSpareEventVectors)
-            break;
+        const std::size_t bytes = spareBytes(spare);
+        if (m_spareEvents.size() >= kMaxSpareEventVectors || m_spareEventBytes + bytes > kMaxSpareEventBytes)
+            continue;   // freed with `returned`, here: the engine thread allocated its strings
+        m_spareEventBytes += bytes;
         m_spareEvents.push_back(std::move(spare));
     }
     for (Command &command : commands) {
@@ -504,12 +506,21 @@ void Worker::addPeer(int fd, QByteArray initialBytes, const sockaddr_storage *ac
     peer->start(initialBytes);
 }
 
+std::size_t Worker::spareBytes(const std::vector<InEvent> &events)
+{
+    std::size_t bytes = events.capacity() * sizeof(InEvent);
+    for (const InEvent &event : events)
+        bytes += std::size_t(event.text.capacity()) * sizeof(QChar) + std::size_t(event.data.capacity());
+    return bytes;
+}
+
 InEvent &Worker::nextEvent()
 {
     if (m_scratch.capacity() == 0) {
         if (!m_spareEvents.empty()) {
             m_scratch = std::move(m_spareEvents.back());   // elements to overwrite, storage and all
             m_spareEvents.pop_back();
+            m_spareEventBytes -= spareBytes(m_scratch);   // unchanged since it was counted
         } else {
             m_scratch.reserve(kScratchEvents);
         }
