@@ -4,7 +4,6 @@
 
 #include "qmlwebsocket.h"
 
-
 namespace qws {
 
 /*!

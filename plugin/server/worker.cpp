@@ -299,13 +299,8 @@ void Worker::processCommands()
         returned.swap(m_returnedEvents);
         m_wakePending = false;
     }
-    for (std::vector<InEvent> &spare : returned) {
-        const std::size_t bytes = spareBytes(spare);
-        if (m_spareEvents.size() >= kMaxSpareEventVectors || m_spareEventBytes + bytes > kMaxSpareEventBytes)
-            continue;   // freed with `returned`, here: the engine thread allocated its strings
-        m_spareEventBytes += bytes;
-        m_spareEvents.push_back(std::move(spare));
-    }
+    for (std::vector<InEvent> &spare : returned)
+        m_spareEvents.give(spare);   // what does not fit is freed with `returned`, on this thread (its strings')
     for (Command &command : commands) {
         switch (command.kind) {
         case Command::Kind::Listener:
@@ -506,24 +501,12 @@ void Worker::addPeer(int fd, QByteArray initialBytes, const sockaddr_storage *ac
     peer->start(initialBytes);
 }
 
-std::size_t Worker::spareBytes(const std::vector<InEvent> &events)
-{
-    std::size_t bytes = events.capacity() * sizeof(InEvent);
-    for (const InEvent &event : events)
-        bytes += std::size_t(event.text.capacity()) * sizeof(QChar) + std::size_t(event.data.capacity());
-    return bytes;
-}
-
 InEvent &Worker::nextEvent()
 {
     if (m_scratch.capacity() == 0) {
-        if (!m_spareEvents.empty()) {
-            m_scratch = std::move(m_spareEvents.back());   // elements to overwrite, storage and all
-            m_spareEvents.pop_back();
-            m_spareEventBytes -= spareBytes(m_scratch);   // unchanged since it was counted
-        } else {
+        m_scratch = m_spareEvents.take();   // elements to overwrite, storage and all
+        if (m_scratch.capacity() == 0)
             m_scratch.reserve(kScratchEvents);
-        }
         m_scratchUsed = 0;
     }
     if (m_scratchUsed == m_scratch.size())

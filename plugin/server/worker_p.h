@@ -5,6 +5,7 @@
 #pragma once
 
 #include "eventbatch_p.h"
+#include "spareevents_p.h"
 #include "websocketserver.h"
 
 #include <protocol/connection.h>
@@ -195,12 +196,9 @@ public:
     /// whole vector); the caller clears what is left.
     std::vector<InEvent> &takeEvents();
     static constexpr std::size_t kScratchEvents = 16;
-    /// Spare event vectors kept for nextEvent(), at most this many and this many bytes of storage
-    /// (vectors and strings) per engine thread; the rest the owner gives back are freed. A round
-    /// touches one vector per connection that had something to say (the 64-byte echo: 100 a round):
-    /// 32 covered a third of them, 128 most (64 B echo +2 % per server CPU-s, docs/benchmarks.md).
-    static constexpr std::size_t kMaxSpareEventVectors = 128;
-    static constexpr std::size_t kMaxSpareEventBytes = 1024 * 1024;
+    /// Spare event vectors kept for nextEvent(): the bounds of SpareEvents (also the most the owner
+    /// sends back per wake-up; the rest it frees).
+    static constexpr std::size_t kMaxSpareEventVectors = SpareEvents::kMaxVectors;
     /// What the protocol cores of this thread's peers reuse from one read to the next (events vector,
     /// payload buffers, a MessageAssembler): no allocation per small message in the core.
     protocol::ReceiveScratch &receiveScratch() { return m_receiveScratch; }
@@ -277,16 +275,12 @@ private:
     bool m_processingCommands = false;
     bool m_wakePending = false;
 
-    /// The heap storage a spare event vector holds (the vector's and its strings').
-    static std::size_t spareBytes(const std::vector<InEvent> &events);
-
     // worker-thread state
     qint64 m_now = 0;
     std::unique_ptr<char[]> m_readBuffer;
     std::vector<InEvent> m_scratch;
     std::size_t m_scratchUsed = 0;               // m_scratch[used, size) are spares to overwrite
-    std::vector<std::vector<InEvent>> m_spareEvents;
-    std::size_t m_spareEventBytes = 0;           // storage held by m_spareEvents (sparesBytes())
+    SpareEvents m_spareEvents;
     protocol::ReceiveScratch m_receiveScratch;
     QByteArrayPayloads m_payloads;
     std::vector<Peer *> m_peers;                 // slot → peer (nullptr: free)
