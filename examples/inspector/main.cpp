@@ -5,6 +5,7 @@
 #include "fileio.h"
 #include "framestats.h"
 #include "headless.h"
+#include "messagerings.h"
 
 #include <QtCore/QCommandLineParser>
 #include <QtCore/QTextStream>
@@ -46,6 +47,7 @@ int main(int argc, char *argv[])
         QTextStream(stderr) << "qws-inspector: the port must be 0-65535" << Qt::endl;
         return 2;
     }
+    registerInspectorTypes();
     FileIO fileIO;
     QQmlApplicationEngine engine;
     engine.addImportPath(QStringLiteral(QWS_IMPORT_DIR));

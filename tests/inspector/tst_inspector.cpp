@@ -2,6 +2,7 @@
 // Runner of the inspector's Qt Quick Test: FileIO (the app's helper), a QWebSocket test client and a
 // bare-TCP one.
 #include "fileio.h"
+#include "messagerings.h"
 #include "rawclient.h"
 #include "testclient.h"
 
@@ -37,6 +38,7 @@ class Setup : public QObject
 public Q_SLOTS:
     void applicationAvailable()
     {
+        registerInspectorTypes();
         qmlRegisterType<TestClient>("InspectorTest", 1, 0, "TestClient");
         qmlRegisterType<RawClient>("InspectorTest", 1, 0, "RawClient");
         qmlRegisterSingletonType<KeyInput>("InspectorTest", 1, 0, "KeyInput",

@@ -41,7 +41,7 @@ Pane {
     }
     function detail(e: var): string {
         if (!e) return ""
-        if (e.bytes) return Format.hexDump(new Uint8Array(e.bytes)) + (e.size > e.bytes.length ? "\n… " + (e.size - e.bytes.length) + qsTr(" more bytes") : "")
+        if (e.bytes) return Format.hexDump(new Uint8Array(e.bytes)) + (e.size > e.bytes.byteLength ? "\n… " + (e.size - e.bytes.byteLength) + qsTr(" more bytes") : "")
         return Format.prettyJson(e.text) || e.text
     }
 

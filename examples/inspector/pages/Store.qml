@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // Store: the inspector's state — tracked connections (closed ones kept a while), bounded message logs,
 // the event log, auto-reply and chart samples — fed only by the public WebSocketServer/WebSocket API.
-// Built for floods (1,000 clients, 20,000 messages/s): a message costs a few array stores in its
-// connection's ring (no object, no property write, no binding); entries, counters and views are
-// built on the timers, and only for the connection on screen.
+// Built for floods (1,000 clients, 20,000 messages/s): a message costs one call into its connection's
+// C++ ring (MessageRings: no JavaScript object kept, so the QML garbage collector's pauses stay short);
+// entries, counters and views are built on the timers, and only for the connection on screen.
 import QtQuick
 import QuickWebSockets
+import QwsInspector
 import "Format.js" as Format
 
 Item {
@@ -29,9 +30,14 @@ Item {
     property var byCid: ({})          // cid -> row
     property int revision: 0          // bumps when rows change (connects, closes, refresh)
     property int logRevision: 0       // bumps when logs changed, at most every 150 ms
-    /// cid -> ring {t, d, o, s, p: time/direction/opcode/size/payload arrays, head, count, dropped,
-    /// version}: per-message writes are plain array stores; log(cid) builds the entries on demand.
-    property var logs: ({})
+    /// The message logs, one C++ ring per connection (examples/inspector/messagerings.h).
+    readonly property MessageRings rings: MessageRings {
+        capacity: store.logCapacity
+        binaryKeep: store.binaryKeep
+        onCapacityChanged: store.logRevision++
+    }
+    /// The last log(cid) built, kept while that ring is unchanged: {cid, version, view}.
+    property var logCache: ({ cid: -1, version: -1, view: null })
     /// Plain JS state written per message or per connect without notifying anything.
     property var pending: ({ logs: false, rows: false, cursor: 0, messages: 0, bytes: 0 })
     property int openCount: 0
@@ -55,77 +61,23 @@ Item {
 
     function row(cid: real): var { return byCid[cid] || null }
 
-    function ring(cid: real): var {
-        let l = logs[cid]
-        if (!l) l = logs[cid] = { t: [], d: [], o: [], s: [], p: [], head: 0, count: 0, dropped: 0, version: 0,
-                                  view: null, viewVersion: -1 }
-        return l
-    }
-
     /// A connection's log as {items: [{time, direction, opcode, size, text, hex[, bytes]}], dropped},
-    /// oldest first; built from the ring when it changed since the last call.
+    /// oldest first (bytes: an ArrayBuffer of the kept bytes); rebuilt only when the ring changed.
     function log(cid: real): var {
-        const l = ring(cid)
-        if (l.view && l.viewVersion === l.version) return l.view
-        const items = new Array(l.count)
-        const n = l.t.length
-        for (let k = 0; k < l.count; ++k) {
-            const i = (l.head + k) % n
-            const payload = l.p[i]
-            const e = { time: l.t[i], direction: l.d[i], opcode: l.o[i], size: l.s[i], text: "", hex: "" }
-            if (typeof payload === "string") {
-                e.text = payload
-                if (e.size < 0) e.size = l.s[i] = Format.utf8Length(payload) // measured once, when shown
-            } else if (payload) {
-                const u8 = new Uint8Array(payload)
-                e.bytes = Array.from(u8)
-                e.hex = Format.toHex(u8, 64)
-            }
-            items[k] = e
-        }
-        l.view = { items: items, dropped: l.dropped }
-        l.viewVersion = l.version
-        return l.view
+        const c = logCache, version = rings.version(cid)
+        if (c.view && c.cid === cid && c.version === version) return c.view
+        c.view = rings.log(cid)
+        c.cid = cid
+        c.version = version
+        return c.view
     }
 
     /// Records a message in a connection's log: payload is the text or an ArrayBuffer; size -1 means
     /// "the text's UTF-8 length", measured only if the entry is ever shown or exported.
     function record(cid: real, direction: string, opcode: string, payload: var, size: int) {
-        const l = logs[cid] || ring(cid)
-        const cap = logCapacity
-        if (payload && typeof payload !== "string" && payload.byteLength > binaryKeep)
-            payload = payload.slice(0, binaryKeep)
-        let i
-        if (l.t.length < cap && l.head === 0) {
-            i = l.t.length
-            l.count += 1
-        } else {
-            i = l.head                       // full: overwrite the oldest
-            l.head = (l.head + 1) % l.t.length
-            l.dropped += 1
-        }
-        l.t[i] = Date.now(); l.d[i] = direction; l.o[i] = opcode; l.s[i] = size; l.p[i] = payload
-        l.version += 1
+        rings.record(cid, direction, opcode, payload, size)
         pending.logs = true // views follow at most every 150 ms, not once per message
     }
-
-    /// Applies a new logCapacity to every ring (the newest entries stay; the rest count as dropped).
-    function resizeLogs() {
-        for (const cid in logs) {
-            const l = logs[cid], n = l.t.length
-            if (n === logCapacity) continue
-            const keep = Math.min(l.count, logCapacity), first = l.count - keep
-            const next = { t: [], d: [], o: [], s: [], p: [], head: 0, count: keep, dropped: l.dropped + first,
-                           version: l.version + 1, view: null, viewVersion: -1 }
-            for (let k = first; k < l.count; ++k) {
-                const i = (l.head + k) % n
-                next.t.push(l.t[i]); next.d.push(l.d[i]); next.o.push(l.o[i]); next.s.push(l.s[i]); next.p.push(l.p[i])
-            }
-            logs[cid] = next
-        }
-        logRevision++
-    }
-    onLogCapacityChanged: resizeLogs()
 
     function openRows(): var { return rows.filter(r => !r.closed && r.socket) }
 
@@ -179,11 +131,11 @@ Item {
         const l = log(cid)
         return l.items.map(e => JSON.stringify({
             time: new Date(e.time).toISOString(), direction: e.direction, opcode: e.opcode, size: e.size,
-            text: e.bytes ? undefined : e.text, hex: e.bytes ? Format.toHex(new Uint8Array(e.bytes), e.bytes.length) : undefined
+            text: e.bytes ? undefined : e.text, hex: e.bytes ? Format.toHex(new Uint8Array(e.bytes), e.bytes.byteLength) : undefined
         })).join("\n") + (l.items.length ? "\n" : "")
     }
 
-    function clearLog(cid: real) { delete logs[cid]; ring(cid); logRevision++ }
+    function clearLog(cid: real) { rings.clear(cid); logRevision++ }
 
     readonly property var stateNames: ["unconnected", "host lookup", "connecting", "open", "bound", "listening", "closing"]
     /// Counters of a row from its socket; returns [new messages in, new bytes in] since the last read.
@@ -218,7 +170,7 @@ Item {
         const kept = []
         for (const r of rows) {
             if (r.closed && now - r.closedAt >= keepClosedMs) {
-                delete logs[r.cid]; delete byCid[r.cid]; pruned = true
+                rings.remove(r.cid); delete byCid[r.cid]; pruned = true
                 continue
             }
             if (!r.closed) ++open
@@ -255,7 +207,6 @@ Item {
         rows.push(r)
         byCid[cid] = r
         openCount += 1
-        ring(cid)
         pending.rows = true
         event("connect", "#" + cid + " " + r.peer + " " + (r.path || "/") + (r.origin ? " origin " + r.origin : "")
               + (r.subprotocol ? " subprotocol " + r.subprotocol : "") + (r.compressed ? " deflate" : ""))
