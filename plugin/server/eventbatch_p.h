@@ -242,7 +242,16 @@ public:
 
     // ---- the small members (see above), public then private ---------------------------------
     OutboundPolicy outboundPolicy : 8 = OutboundPolicy::CloseConnection;   ///< immutable once published
-    std::atomic<bool> wantBytesWritten{false};                         ///< lock-free, any thread
+    /// Signals of the WebSocket that something connected to (WebSocket::connectNotify(), any thread,
+    /// lock-free): the engine posts bytes-written events, and the owner emits the per-socket frame and
+    /// message signals, only when watched. Bits are set, never cleared (disconnectNotify() may run under
+    /// Qt's connection lock, and a disconnect-all names no signal): a signal once connected just costs a
+    /// normal emission again.
+    enum Watched : std::uint8_t {
+        WatchBytesWritten = 1, WatchTextFrame = 2, WatchTextMessage = 4, WatchBinaryFrame = 8, WatchBinaryMessage = 16
+    };
+    std::atomic<std::uint8_t> watched{0};
+    bool watches(Watched signal) const { return watched.load(std::memory_order_relaxed) & signal; }
     /// WebSocket::pauseReading(): the engine checks it before every read, so it holds from the
     /// moment pauseReading() returns. Lock-free, any thread.
     std::atomic<bool> userPaused{false};

@@ -241,7 +241,7 @@ void Peer::flush()
             return;
         }
     }
-    if (written && m_opened && m_channel->wantBytesWritten.load(std::memory_order_relaxed)) {
+    if (written && m_opened && m_channel->watches(Channel::WatchBytesWritten)) {
         std::vector<InEvent> events(1);
         events.front().kind = InEvent::Kind::BytesWritten;
         events.front().number = qint64(written);

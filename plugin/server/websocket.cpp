@@ -208,16 +208,20 @@ void WebSocketPrivate::deliver(const InEvent &event, const QPointer<WebSocket> &
     Q_Q(WebSocket);
     switch (event.kind) {
     case InEvent::Kind::Text: {
-        Q_EMIT q->textFrameReceived(event.text, true);
-        if (guard)
+        // Each check after a slot ran: the guard first (the slot may have deleted the socket), then the
+        // bit (it may have connected the next signal).
+        if (channel->watches(Channel::WatchTextFrame))
+            Q_EMIT q->textFrameReceived(event.text, true);
+        if (guard && channel->watches(Channel::WatchTextMessage))
             Q_EMIT q->textMessageReceived(event.text);
         if (guard && server)
             Q_EMIT server->textMessageReceived(q, event.text);
         break;
     }
     case InEvent::Kind::Binary: {
-        Q_EMIT q->binaryFrameReceived(event.data, true);
-        if (guard)
+        if (channel->watches(Channel::WatchBinaryFrame))
+            Q_EMIT q->binaryFrameReceived(event.data, true);
+        if (guard && channel->watches(Channel::WatchBinaryMessage))
             Q_EMIT q->binaryMessageReceived(event.data);
         if (guard && server)
             Q_EMIT server->binaryMessageReceived(q, event.data);
@@ -561,11 +565,24 @@ bool WebSocket::event(QEvent *event)
     return QObject::event(event);
 }
 
-/*! \reimp */
+/*!
+    \reimp Records which signals are watched: bytes-written events are made, and the frame and message
+    signals emitted, only for a socket with a connection to them (an unconnected emission still costs
+    Qt's bookkeeping, ~70 instructions per message each).
+*/
 void WebSocket::connectNotify(const QMetaMethod &signal)
 {
-    if (signal == QMetaMethod::fromSignal(&WebSocket::bytesWritten))
-        d_func()->channel->wantBytesWritten.store(true, std::memory_order_relaxed);
+    static const std::pair<QMetaMethod, Channel::Watched> watchable[] = {
+        {QMetaMethod::fromSignal(&WebSocket::bytesWritten), Channel::WatchBytesWritten},
+        {QMetaMethod::fromSignal(&WebSocket::textFrameReceived), Channel::WatchTextFrame},
+        {QMetaMethod::fromSignal(&WebSocket::textMessageReceived), Channel::WatchTextMessage},
+        {QMetaMethod::fromSignal(&WebSocket::binaryFrameReceived), Channel::WatchBinaryFrame},
+        {QMetaMethod::fromSignal(&WebSocket::binaryMessageReceived), Channel::WatchBinaryMessage},
+    };
+    for (const auto &[method, bit] : watchable) {
+        if (signal == method)
+            d_func()->channel->watched.fetch_or(bit, std::memory_order_relaxed);
+    }
     QObject::connectNotify(signal);
 }
 

@@ -17,6 +17,7 @@
 #include <QtWebSockets/QWebSocket>
 
 #include <memory>
+#include <utility>
 
 using namespace testsupport;
 
@@ -28,6 +29,7 @@ private Q_SLOTS:
     void cleanup();
 
     void messagesAndFrameSignals();
+    void signalsConnectedLaterOrInASlotAreEmitted();
     void connectionInfo();
     void hostAndOriginAsTheParserChose();
     void pingMeasuresRoundTrip();
@@ -104,6 +106,48 @@ void tst_WebSocket::messagesAndFrameSignals()
     QCOMPARE(text.size(), 1);
     QCOMPARE(text.at(0).at(0).toString(), QStringLiteral("grüß"));
     QCOMPARE(binary.at(0).at(0).toByteArray(), QByteArray(70000, 'b'));
+}
+
+// Unconnected per-socket signals are not emitted at all (WebSocket::connectNotify() records what is watched):
+// a connection made after some messages, or inside a slot of an earlier signal of the same message, must
+// still get every message from then on.
+void tst_WebSocket::signalsConnectedLaterOrInASlotAreEmitted()
+{
+    QWebSocket client;
+    std::unique_ptr<qws::WebSocket> socket(accept(client));
+    QVERIFY(socket);
+    QStringList seen;
+    // Only the server-level signal at first: the socket's own signals are unwatched.
+    connect(m_server.get(), &qws::WebSocketServer::textMessageReceived, this,
+            [&](qws::WebSocket *, const QString &message) { seen << QStringLiteral("server:") + message; });
+    connect(m_server.get(), &qws::WebSocketServer::binaryMessageReceived, this,
+            [&](qws::WebSocket *, const QByteArray &message) { seen << QStringLiteral("server:%1").arg(message.size()); });
+    client.sendTextMessage(QStringLiteral("one"));
+    QTRY_COMPARE(seen, QStringList{QStringLiteral("server:one")});
+
+    // The frame signal's slot connects the message signals during the emission of the same message.
+    bool connected = false;
+    connect(socket.get(), &qws::WebSocket::textFrameReceived, this, [&](const QString &frame, bool) {
+        seen << QStringLiteral("textFrame:") + frame;
+        if (std::exchange(connected, true))
+            return;
+        connect(socket.get(), &qws::WebSocket::textMessageReceived, this,
+                [&](const QString &message) { seen << QStringLiteral("text:") + message; });
+        connect(socket.get(), &qws::WebSocket::binaryMessageReceived, this,
+                [&](const QByteArray &message) { seen << QStringLiteral("binary:%1").arg(message.size()); });
+    });
+    client.sendTextMessage(QStringLiteral("two"));
+    client.sendBinaryMessage(QByteArray(5, 'b'));
+    QTRY_COMPARE(seen.size(), 6);
+    QCOMPARE(seen, (QStringList{QStringLiteral("server:one"), QStringLiteral("textFrame:two"), QStringLiteral("text:two"),
+                                QStringLiteral("server:two"), QStringLiteral("binary:5"), QStringLiteral("server:5")}));
+
+    // A binary frame signal connected now is emitted too, before the message signals.
+    connect(socket.get(), &qws::WebSocket::binaryFrameReceived, this,
+            [&](const QByteArray &frame, bool last) { seen << QStringLiteral("binaryFrame:%1:%2").arg(frame.size()).arg(last); });
+    client.sendBinaryMessage(QByteArray(7, 'c'));
+    QTRY_COMPARE(seen.size(), 9);
+    QCOMPARE(seen.mid(6), (QStringList{QStringLiteral("binaryFrame:7:1"), QStringLiteral("binary:7"), QStringLiteral("server:7")}));
 }
 
 void tst_WebSocket::connectionInfo()
