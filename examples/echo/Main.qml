@@ -4,8 +4,8 @@ import QuickWebSockets
 
 WebSocketServer {
     port: 8080 // main.cpp sets it from its argument or QWS_ECHO_PORT
-    onClientConnected: socket => {
-        socket.textMessageReceived.connect(message => socket.sendTextMessage(message))
-        socket.binaryMessageReceived.connect(message => socket.sendBinaryMessage(message))
-    }
+    // One handler for every connection (per-socket handlers, connected in onClientConnected, work too but
+    // cost a JavaScript function and a connection per socket).
+    onTextMessageReceived: (socket, message) => socket.sendTextMessage(message)
+    onBinaryMessageReceived: (socket, message) => socket.sendBinaryMessage(message)
 }

@@ -2,6 +2,7 @@
 // qws::QmlWebSocket: adapts one qws::WebSocket to QML. No protocol logic here.
 #include "qmlwebsocket.h"
 
+#include "qmlwebsocketserver.h"
 #include "websocket.h"
 
 #include <QtQml/QJSEngine>
@@ -63,8 +64,8 @@ QmlWebSocket::QmlWebSocket(qws::WebSocket *socket, QObject *parent)
     }
     handleStateChanged(socket->state());
 
-    connect(socket, &WebSocket::textMessageReceived, this, &QmlWebSocket::textMessageReceived);
-    connect(socket, &WebSocket::binaryMessageReceived, this, &QmlWebSocket::binaryMessageReceived);
+    connect(socket, &WebSocket::textMessageReceived, this, &QmlWebSocket::deliverText);
+    connect(socket, &WebSocket::binaryMessageReceived, this, &QmlWebSocket::deliverBinary);
     connect(socket, &WebSocket::pong, this,
             [this](quint64 elapsed, const QByteArray &) { Q_EMIT pong(double(elapsed)); });
     connect(socket, &WebSocket::stateChanged, this, &QmlWebSocket::handleStateChanged);
@@ -248,6 +249,9 @@ void QmlWebSocket::abort()
     \qmlsignal WebSocket::textMessageReceived(string message)
     \qmlsignal WebSocket::binaryMessageReceived(ArrayBuffer message)
     A whole message arrived. Many messages that arrive together are delivered in one batch, in order.
+    The server's \l{WebSocketServer::textMessageReceived}{textMessageReceived} /
+    \l{WebSocketServer::binaryMessageReceived}{binaryMessageReceived} follow, with this socket: one
+    handler there serves every connection.
 */
 /*!
     \qmlsignal WebSocket::pong(real elapsed)
@@ -276,6 +280,30 @@ void QmlWebSocket::setState(State state)
     m_state = state;
     Q_EMIT stateChanged();
 }
+
+void QmlWebSocket::setServerElement(QmlWebSocketServer *server)
+{
+    m_server = server;
+}
+
+// The socket's own signal, then the server element's (as the engine's server-level signals). A handler may
+// destroy the server element, and with it this object: hence the guard.
+void QmlWebSocket::deliverText(const QString &message)
+{
+    const QPointer<QmlWebSocket> guard(this);
+    Q_EMIT textMessageReceived(message);
+    if (guard && m_server)
+        Q_EMIT m_server->textMessageReceived(this, message);
+}
+
+void QmlWebSocket::deliverBinary(const QByteArray &message)
+{
+    const QPointer<QmlWebSocket> guard(this);
+    Q_EMIT binaryMessageReceived(message);
+    if (guard && m_server)
+        Q_EMIT m_server->binaryMessageReceived(this, message);
+}
+
 
 void QmlWebSocket::handleDisconnected()
 {

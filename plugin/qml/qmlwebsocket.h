@@ -17,6 +17,7 @@
 namespace qws {
 
 class WebSocket;
+class QmlWebSocketServer;
 
 class QmlWebSocket : public QObject
 {
@@ -86,6 +87,8 @@ public:
     void terminate() { handleDisconnected(); }
     /// The engine connection, for the server element.
     qws::WebSocket *engineSocket() const { return m_socket.get(); }
+    /// The element whose server-level message signals follow this socket's own (null: none).
+    void setServerElement(QmlWebSocketServer *server);
 
     Q_INVOKABLE double sendTextMessage(const QString &message);
     Q_INVOKABLE double sendBinaryMessage(const QByteArray &message);
@@ -108,8 +111,11 @@ private:
     void handleStateChanged(QAbstractSocket::SocketState state);
     void handleDisconnected();
     void setState(State state);
+    void deliverText(const QString &message);
+    void deliverBinary(const QByteArray &message);
 
     std::unique_ptr<qws::WebSocket> m_socket;
+    QPointer<QmlWebSocketServer> m_server;
     quint64 m_id = 0;
     QString m_peerAddress;
     int m_peerPort = 0;

@@ -21,7 +21,7 @@ Q_LOGGING_CATEGORY(lcQmlServer, "qws.qml")
     import QuickWebSockets
     WebSocketServer {
         port: 8080
-        onClientConnected: (socket) => socket.textMessageReceived.connect(m => socket.sendTextMessage(m))
+        onTextMessageReceived: (socket, message) => socket.sendTextMessage(message)   // an echo server
     }
     \endqml
 

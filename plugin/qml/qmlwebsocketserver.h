@@ -187,6 +187,11 @@ Q_SIGNALS:
     void connectionCountChanged();
 
     void clientConnected(qws::QmlWebSocket *socket);
+    /// After the socket's own textMessageReceived / binaryMessageReceived / disconnected (one handler for
+    /// every connection; beyond QWebSocketServer).
+    void textMessageReceived(qws::QmlWebSocket *socket, const QString &message);
+    void binaryMessageReceived(qws::QmlWebSocket *socket, const QByteArray &message);
+    void clientDisconnected(qws::QmlWebSocket *socket);
     void serverError(qws::QmlWebSocketServer::Error error);
     void acceptError(int socketError);
     void closed();

@@ -104,6 +104,7 @@ void QmlWebSocketServer::takePendingConnections()
         auto *wrapper = new QmlWebSocket(socket);
         // Owned by this element while open (see WebSocket's lifetime rule); never by the JS GC.
         QQmlEngine::setObjectOwnership(wrapper, QQmlEngine::CppOwnership);
+        wrapper->setServerElement(this);
         connect(wrapper, &QmlWebSocket::finished, this, &QmlWebSocketServer::dropSocket);
         m_model->append(wrapper);
         Q_EMIT connectionCountChanged();
@@ -113,14 +114,30 @@ void QmlWebSocketServer::takePendingConnections()
 
 void QmlWebSocketServer::dropSocket(QmlWebSocket *socket)
 {
+    socket->setServerElement(nullptr);
     m_model->remove(socket);
     Q_EMIT connectionCountChanged();
-    socket->deleteLater();
+    socket->deleteLater();   // first: a handler below may destroy this element
+    Q_EMIT clientDisconnected(socket);
 }
 
 /*!
     \qmlsignal WebSocketServer::clientConnected(WebSocket socket)
     A client completed its handshake. \a socket is already in \l connections.
+*/
+/*!
+    \qmlsignal WebSocketServer::textMessageReceived(WebSocket socket, string message)
+    \qmlsignal WebSocketServer::binaryMessageReceived(WebSocket socket, ArrayBuffer message)
+    A whole message arrived on \a socket, right after the socket's own signal of the same name. One
+    handler here serves every connection, where per-socket handlers cost a JavaScript function and a
+    connection each (an echo server: \c{onTextMessageReceived: (socket, message) =>
+    socket.sendTextMessage(message)}).
+*/
+/*!
+    \qmlsignal WebSocketServer::clientDisconnected(WebSocket socket)
+    \a socket ended, after its own \l{WebSocket::disconnected}{disconnected()}; it has left
+    \l connections already, and is deleted at the next turn of the event loop. Not emitted when the
+    server element itself is destroyed.
 */
 /*!
     \qmlsignal WebSocketServer::serverError(enumeration error)

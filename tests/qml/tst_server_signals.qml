@@ -64,6 +64,63 @@ TestCase {
         compare(Array.from(received), [0, 1, 2, 254, 255])
     }
 
+    // One handler on the server for every connection: textMessageReceived / binaryMessageReceived after the
+    // socket's own signal, with the socket; clientDisconnected after its disconnected(), out of `connections`.
+    Component {
+        id: echoComponent
+        WebSocketServer {
+            property var order: []
+            onClientConnected: socket => {
+                socket.textMessageReceived.connect(message => order.push("socket:" + message))
+                socket.disconnected.connect(() => order.push("socket:disconnected"))
+            }
+            onTextMessageReceived: (socket, message) => {
+                order.push("server:" + message)
+                socket.sendTextMessage("echo " + message)
+            }
+            onBinaryMessageReceived: (socket, message) => socket.sendBinaryMessage(message)
+            onClientDisconnected: socket => order.push("server:disconnected:" + socket.closeCode + ":" + connectionCount)
+        }
+    }
+    function test_serverLevelMessageSignals() {
+        const s = createTemporaryObject(echoComponent, test)
+        const a = connectClient(s), b = connectClient(s)
+        tryCompare(s, "connectionCount", 2)
+        tryCompare(a, "status", QtWS.WebSocket.Open)
+        tryCompare(b, "status", QtWS.WebSocket.Open)
+        const texts = spy(s, "textMessageReceived")
+        const fromA = [], fromB = []
+        a.textMessageReceived.connect(m => fromA.push(m))
+        b.textMessageReceived.connect(m => fromB.push(m))
+        a.sendTextMessage("from a")
+        tryCompare(texts, "count", 1)
+        b.sendTextMessage("from b")
+        tryCompare(texts, "count", 2)
+        tryCompare(fromA, "length", 1)
+        tryCompare(fromB, "length", 1)
+        compare(fromA[0], "echo from a") // each echo went back on its own socket
+        compare(fromB[0], "echo from b")
+        verify(texts.signalArguments[0][0] !== texts.signalArguments[1][0])
+        const open = [s.connections.get(0), s.connections.get(1)]
+        verify(open.includes(texts.signalArguments[0][0]) && open.includes(texts.signalArguments[1][0]))
+        compare(s.order, ["socket:from a", "server:from a", "socket:from b", "server:from b"])
+
+        const binaries = spy(s, "binaryMessageReceived")
+        const echoed = []
+        a.binaryMessageReceived.connect(m => echoed.push(Array.from(new Uint8Array(m))))
+        a.sendBinaryMessage(new Uint8Array([9, 0, 255]).buffer)
+        tryCompare(echoed, "length", 1)
+        compare(echoed[0], [9, 0, 255])
+        compare(binaries.count, 1)
+        compare(Array.from(new Uint8Array(binaries.signalArguments[0][1])), [9, 0, 255])
+
+        const gone = spy(s, "clientDisconnected")
+        s.order = []
+        a.active = false
+        tryCompare(gone, "count", 1)
+        compare(s.order, ["socket:disconnected", "server:disconnected:1000:1"])
+    }
+
     function test_closedSignal() {
         const s = createTemporaryObject(serverComponent, test)
         const closed = spy(s, "closed")
