@@ -31,11 +31,8 @@ ListView {
         required property string path
         required property string subprotocol
         required property bool compressed
-        required property real messagesReceived
-        required property real messagesSent
-        required property real bytesReceived
-        required property real bytesSent
-        required property real roundTripTime
+        // The counters are read from the socket, not from the model's five counter roles: the socket's
+        // countersChanged fires once per refresh, so the line below is formatted once, not once per role.
 
         /// "1.5 KiB"-style sizes.
         function formatBytes(bytes: real): string {
@@ -66,10 +63,12 @@ ListView {
                 width: parent.width
                 elide: Text.ElideRight
                 opacity: 0.7
-                text: qsTr("in %1 msgs / %2   out %3 msgs / %4%5")
-                      .arg(row.messagesReceived).arg(row.formatBytes(row.bytesReceived))
-                      .arg(row.messagesSent).arg(row.formatBytes(row.bytesSent))
-                      .arg(row.roundTripTime >= 0 ? qsTr("   rtt %1 ms").arg(row.roundTripTime.toFixed(1)) : "")
+                text: row.socket ? qsTr("in %1 msgs / %2   out %3 msgs / %4%5")
+                                   .arg(row.socket.messagesReceived).arg(row.formatBytes(row.socket.bytesReceived))
+                                   .arg(row.socket.messagesSent).arg(row.formatBytes(row.socket.bytesSent))
+                                   .arg(row.socket.roundTripTime >= 0
+                                        ? qsTr("   rtt %1 ms").arg(row.socket.roundTripTime.toFixed(1)) : "")
+                                 : ""
             }
         }
     }

@@ -41,6 +41,26 @@ TestCase {
         compare(list.currentIndex, 0)
     }
 
+    // The counters line follows the traffic (read from the socket, refreshed on its countersChanged): it is
+    // formatted once per refresh, not once per changed counter role.
+    function test_connectionListShowsCounters() {
+        const s = createTemporaryObject(serverComponent, test)
+        const list = createTemporaryObject(listComponent, test, {server: s})
+        const a = createTemporaryObject(clientComponent, test, {url: s.url + "/counted"})
+        a.open()
+        tryCompare(list, "count", 1)
+        waitForRendering(list)
+        const line = () => list.itemAtIndex(0).contentItem.children[1]
+        tryVerify(() => line().text.startsWith("in 0 msgs / 0 B"), 3000, line().text)
+        let formatted = 0
+        line().textChanged.connect(() => ++formatted)
+        a.sendText("12345")
+        a.sendText("abcde")
+        a.sendText("xyz")
+        tryVerify(() => line().text.startsWith("in 3 msgs / 13 B   out 0 msgs / 0 B"), 3000, line().text)
+        compare(formatted, 1) // three messages in one 100 ms refresh: one new line
+    }
+
     function test_messageLogAppends() {
         const log = createTemporaryObject(logComponent, test)
         log.append("in", "text", "hello", 5)
