@@ -63,7 +63,7 @@ void MessageRings::record(double cid, const QString &direction, const QString &o
     entry.size = size;
     if (payload.metaType().id() == QMetaType::QByteArray) {
         entry.binary = true;
-        entry.bytes = payload.toByteArray();   // shared, not copied
+        entry.bytes = payload.toByteArray();   // shared with the variant's
         if (entry.bytes.size() > m_binaryKeep)
             entry.bytes.truncate(m_binaryKeep);
     } else {

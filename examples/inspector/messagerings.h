@@ -5,7 +5,8 @@
 // the QML engine's heap. Its garbage collector marks and sweeps every live object at once on the GUI thread,
 // so its pauses grew with the logs (30 ms after 10 s) and the window skipped frames. Here an entry is a plain
 // struct that shares the payload's QString/QByteArray (no copy), and nothing of it is on the JavaScript heap
-// until log() builds the entries of the one connection on screen.
+// until log() builds the entries of the one connection on screen. (From JavaScript a string arrives shared; an
+// ArrayBuffer is copied whole on its way to C++, so the Store cuts it to binaryKeep before calling record().)
 #pragma once
 
 #include <QtCore/QByteArray>

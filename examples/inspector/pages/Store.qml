@@ -75,6 +75,9 @@ Item {
     /// Records a message in a connection's log: payload is the text or an ArrayBuffer; size -1 means
     /// "the text's UTF-8 length", measured only if the entry is ever shown or exported.
     function record(cid: real, direction: string, opcode: string, payload: var, size: int) {
+        // Cut a large binary payload here: handing an ArrayBuffer to C++ copies all of it (a string is shared).
+        if (payload && typeof payload !== "string" && payload.byteLength > binaryKeep)
+            payload = payload.slice(0, binaryKeep)
         rings.record(cid, direction, opcode, payload, size)
         pending.logs = true // views follow at most every 150 ms, not once per message
     }
