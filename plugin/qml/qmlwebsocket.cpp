@@ -304,7 +304,6 @@ void QmlWebSocket::deliverBinary(const QByteArray &message)
         Q_EMIT m_server->binaryMessageReceived(this, message);
 }
 
-
 void QmlWebSocket::handleDisconnected()
 {
     if (m_finished)
