@@ -347,7 +347,7 @@ def median_run(runs):
     """The run with the median per-server-CPU figure (a failed run counts as 0), carrying every run's figure."""
     if len(runs) == 1:
         return runs[0]
-    figure = lambda r: r.get('units_per_server_cpu_s') or 0 if r.get('ok') else 0
+    figure = lambda r: (r.get('units_per_server_cpu_s') or 0) if r.get('ok') else 0
     ordered = sorted(runs, key=figure)
     chosen = dict(ordered[(len(ordered) - 1) // 2])
     chosen['runs_per_server_cpu_s'] = [figure(r) for r in runs]

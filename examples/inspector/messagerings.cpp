@@ -80,22 +80,6 @@ void MessageRings::record(double cid, const QString &direction, const QString &o
     ring.version = ++m_serial;
 }
 
-QString MessageRings::hex(const QByteArray &bytes, qsizetype limit)
-{
-    static const char digits[] = "0123456789abcdef";
-    const qsizetype n = std::min(bytes.size(), limit);
-    QString out;
-    out.reserve(n * 3);
-    for (qsizetype i = 0; i < n; ++i) {
-        const auto b = quint8(bytes[i]);
-        if (i)
-            out += QLatin1Char(' ');
-        out += QLatin1Char(digits[b >> 4]);
-        out += QLatin1Char(digits[b & 15]);
-    }
-    return out;
-}
-
 QVariantMap MessageRings::log(double cid)
 {
     QVariantList items;
@@ -114,7 +98,7 @@ QVariantMap MessageRings::log(double cid)
                              {QStringLiteral("opcode"), m_names.value(e.opcode)},
                              {QStringLiteral("size"), double(e.size)},
                              {QStringLiteral("text"), e.binary ? QString() : e.text},
-                             {QStringLiteral("hex"), e.binary ? hex(e.bytes, 64) : QString()}};
+                             {QStringLiteral("hex"), e.binary ? QString::fromLatin1(e.bytes.left(64).toHex(' ')) : QString()}};
             if (e.binary)
                 item.insert(QStringLiteral("bytes"), e.bytes);
             items.append(std::move(item));

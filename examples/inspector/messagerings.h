@@ -54,9 +54,6 @@ public:
     /// Entries kept for `cid`.
     Q_INVOKABLE int count(double cid) const;
 
-    /// "de ad be ef" of the first `limit` bytes.
-    static QString hex(const QByteArray &bytes, qsizetype limit);
-
 Q_SIGNALS:
     void capacityChanged();
     void binaryKeepChanged();

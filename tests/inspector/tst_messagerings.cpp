@@ -96,7 +96,11 @@ private Q_SLOTS:
         QCOMPARE(entry.value("size").toLongLong(), 6);
         QCOMPARE(entry.value("hex").toString(), QStringLiteral("de ad be ef"));
         QCOMPARE(entry.value("text").toString(), QString());
-        QCOMPARE(MessageRings::hex(QByteArray::fromHex("00ff10"), 2), QStringLiteral("00 ff"));
+        // The hex preview stops at 64 bytes of what was kept.
+        rings.setBinaryKeep(100);
+        rings.record(2, QStringLiteral("in"), QStringLiteral("binary"), QByteArray(70, '\x0f'), 70);
+        const QVariantMap wide = rings.log(2).value(QStringLiteral("items")).toList().value(1).toMap();
+        QCOMPARE(wide.value("hex").toString(), QStringLiteral("0f ").repeated(63) + QStringLiteral("0f"));
     }
 
     void aPayloadIsSharedNotCopied()
