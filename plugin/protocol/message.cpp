@@ -5,6 +5,7 @@
 #include "mask.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 
 namespace qws::protocol {
@@ -111,7 +112,7 @@ std::size_t MessageAssembler::feed(std::span<const std::byte> in, std::vector<Ev
             pos += used;
             if (!m_haveHeader)
                 break;   // a header prefix is kept in m_headerBuf
-            if (!startFrame(out))
+            if (!startFrame(out, in.subspan(pos)))
                 return pos;
             if (m_frameRemaining == 0 && !endFrame(out))
                 return pos;
@@ -165,7 +166,7 @@ std::size_t MessageAssembler::readHeader(std::span<const std::byte> in)
 
 // The sequencing rules of RFC 6455 §5.4 and RFC 7692 §6.1, checked as soon as a header is complete so
 // that a bad or oversized frame fails before its payload arrives.
-bool MessageAssembler::startFrame(std::vector<Event> &out)
+bool MessageAssembler::startFrame(std::vector<Event> &out, std::span<const std::byte> rest)
 {
     const Opcode op = m_frame.opcode;
     m_frameRemaining = m_frame.payloadLength;
@@ -210,21 +211,47 @@ bool MessageAssembler::startFrame(std::vector<Event> &out)
     m_messageSize += m_frame.payloadLength;
     // A large binary message in one frame goes straight into the receiver's storage, if it has some.
     if (op == Opcode::Binary && m_frame.fin && !m_limits.deliverFragments && m_scratch && m_scratch->allocator
-        && m_frame.payloadLength >= m_scratch->externalMin) {
-        m_external = m_scratch->allocator->allocate(static_cast<std::size_t>(m_frame.payloadLength));
-        m_externalHave = 0;
-        if (m_external && m_external->bytes.size() == m_frame.payloadLength)
-            return true;
-        m_external.reset();   // declined (or the wrong size): the usual way
-    }
+        && m_frame.payloadLength >= m_scratch->externalMin && placeExternal(rest))
+        return true;
     reserveFor(m_message, m_message.size() + m_frame.payloadLength);
     return true;
+}
+
+// Where a large one-frame binary message goes: left in the input when it lies there whole and the
+// receiver adopts it (no copy), else into storage of the receiver's. False: the usual std::string.
+bool MessageAssembler::placeExternal(std::span<const std::byte> rest)
+{
+    const auto size = static_cast<std::size_t>(m_frame.payloadLength);
+    m_externalHave = 0;
+    if (m_scratch->inputWritable && rest.size() >= size) {
+        // The receiver declared the input its own writable storage (ReceiveScratch::inputWritable).
+        const std::span<std::byte> bytes(const_cast<std::byte *>(rest.data()), size);
+        m_external = m_scratch->allocator->adopt(bytes);
+        if (m_external && m_external->bytes.data() == bytes.data() && m_external->bytes.size() == size) {
+            m_externalInPlace = true;
+            return true;
+        }
+    }
+    m_externalInPlace = false;
+    m_external = m_scratch->allocator->allocate(size);
+    if (m_external && m_external->bytes.size() == size)
+        return true;
+    m_external.reset();   // declined (or the wrong size): the usual way
+    return false;
 }
 
 bool MessageAssembler::takePayload(std::span<const std::byte> chunk, std::vector<Event> &out)
 {
     if (isControl(m_frame.opcode)) {
         m_maskPhase = appendUnmasked(m_control, chunk.data(), chunk.size(), m_frame, m_maskPhase);
+        return true;
+    }
+    if (m_external && m_externalInPlace) {
+        // The whole payload, where the receiver adopted it: unmasked in place, copied never.
+        assert(chunk.data() == m_external->bytes.data() + m_externalHave);
+        if (m_frame.masked)
+            m_maskPhase = applyMask(m_external->bytes.subspan(m_externalHave, chunk.size()), m_frame.mask, m_maskPhase);
+        m_externalHave += chunk.size();
         return true;
     }
     if (m_external) {

@@ -26,6 +26,15 @@ public:
     /// Storage of exactly `size` bytes for a binary message arriving as one uncompressed frame, or
     /// nullptr to let the core assemble it in a std::string as usual.
     virtual std::shared_ptr<ExternalPayload> allocate(std::size_t size) = 0;
+    /// Zero copy, offered only while ReceiveScratch::inputWritable is set: such a message lies whole in
+    /// the input of the current receive(), at `bytes` (still masked). Return storage whose `bytes` are
+    /// exactly these (the core unmasks them in place) and that keeps them alive, or nullptr to have
+    /// allocate() asked as usual.
+    virtual std::shared_ptr<ExternalPayload> adopt(std::span<std::byte> bytes)
+    {
+        (void)bytes;
+        return nullptr;
+    }
 
 protected:
     ~PayloadAllocator() = default;
@@ -68,7 +77,8 @@ public:
 private:
     // Steps of feed(); each returns false after recording a failure (see message.cpp).
     std::size_t readHeader(std::span<const std::byte> in);
-    bool startFrame(std::vector<Event> &out);
+    bool startFrame(std::vector<Event> &out, std::span<const std::byte> rest);
+    bool placeExternal(std::span<const std::byte> rest);
     bool takePayload(std::span<const std::byte> chunk, std::vector<Event> &out);
     bool endFrame(std::vector<Event> &out);
     bool inflatePending(bool last, std::vector<Event> &out);
@@ -98,6 +108,7 @@ private:
     std::string m_compressed;            // compressed bytes of the current frame before inflating
     std::shared_ptr<ExternalPayload> m_external;   // the current message's storage, when external
     std::size_t m_externalHave = 0;
+    bool m_externalInPlace = false;                 // m_external's bytes are the input's (adopt())
     ReceiveScratch *m_scratch = nullptr;   // feed()'s scratch, during the call only
     Utf8Validator m_utf8;
 };
@@ -108,7 +119,8 @@ private:
 /// a spare buffer (give it back with recycle() once its bytes were used), and a connection that gets
 /// data borrows the spare MessageAssembler instead of allocating one (and returns it when at rest).
 /// With an `allocator`, binary messages of at least `externalMin` bytes that arrive as one
-/// uncompressed frame are assembled in storage it provides (Message::external).
+/// uncompressed frame are assembled in storage it provides (Message::external), or, with
+/// `inputWritable`, left where they lie in the input (PayloadAllocator::adopt()).
 struct ReceiveScratch {
     /// receive(data, scratch) appends its events here, in order; the caller consumes and clears it.
     std::vector<Event> events;
@@ -117,6 +129,10 @@ struct ReceiveScratch {
     std::unique_ptr<MessageAssembler> assembler;
     PayloadAllocator *allocator = nullptr;
     std::size_t externalMin = 4096;
+    /// Set by a receiver whose receive() input is its own writable storage that adopt()ed payloads
+    /// may keep alive: such messages lying whole in the input are unmasked where they lie and handed
+    /// to allocator->adopt() instead of being copied. The core writes only inside adopted payloads.
+    bool inputWritable = false;
 
     /// Keeps `buffer` for a later message if it is small and fewer than kMaxBuffers wait.
     void recycle(std::string &&buffer)

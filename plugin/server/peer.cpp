@@ -152,12 +152,14 @@ bool Peer::mayRead() const
 void Peer::readSome()
 {
     std::size_t budget = 4 * Worker::kReadBufferSize;   // then let the other connections have a turn
-    char *buffer = m_worker.readBuffer();
     while (m_readable && mayRead()) {
         if (budget == 0) {
             m_worker.markReady(this);
             return;
         }
+        // Asked for each read: the last one's block may now be shared with messages it held.
+        bool adoptable = false;
+        char *buffer = m_worker.readBlocks().beginRead(adoptable);
         std::size_t count = 0;
         switch (transport().read(buffer, Worker::kReadBufferSize, count)) {
         case Transport::Status::Ok: {
@@ -173,7 +175,7 @@ void Peer::readSome()
             if (drained)
                 m_readable = false;
             if (m_phase == Phase::Active)
-                feed(buffer, count);
+                feed(buffer, count, adoptable);
             // Linger: discarded.
             if (drained)
                 return;
@@ -203,9 +205,14 @@ void Peer::readSome()
     }
 }
 
-void Peer::feed(const char *data, std::size_t size)
+void Peer::feed(const char *data, std::size_t size, bool inReadBlock)
 {
-    m_core.receive(asBytes(data, size), m_worker.receiveScratch());
+    protocol::ReceiveScratch &scratch = m_worker.receiveScratch();
+    scratch.inputWritable = inReadBlock;
+    m_core.receive(asBytes(data, size), scratch);
+    scratch.inputWritable = false;
+    if (inReadBlock)
+        m_worker.readBlocks().endRead();   // before any message can reach the owner
     afterCore();
 }
 

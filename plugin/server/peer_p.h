@@ -83,7 +83,9 @@ private:
     void driveTransport();
     void readSome();
     bool mayRead() const;
-    void feed(const char *data, std::size_t size);
+    /// Hands bytes to the protocol core; `inReadBlock`: they are a read of ReadBlocks::beginRead() that
+    /// allowed adopting (large binary messages stay where they lie).
+    void feed(const char *data, std::size_t size, bool inReadBlock = false);
     void afterCore();
     void decide();
     void openChannel();

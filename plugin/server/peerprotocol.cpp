@@ -200,7 +200,7 @@ qint64 Peer::translate(std::vector<protocol::Event> &events)
             InEvent &in = m_worker.nextEvent();
             std::size_t size = message->payload.size();
             if (message->external) {   // a large binary message, already in its QByteArray
-                auto &payload = static_cast<QByteArrayPayloads::Payload &>(*message->external);
+                auto &payload = static_cast<ReadBlocks::Payload &>(*message->external);
                 size = std::size_t(payload.data.size());
                 in.kind = InEvent::Kind::Binary;
                 in.data = std::move(payload.data);

@@ -47,15 +47,7 @@ Worker::Worker(WorkerHost &host, int index)
     : m_host(host)
     , m_index(index)
 {
-    m_receiveScratch.allocator = &m_payloads;
-}
-
-std::shared_ptr<protocol::ExternalPayload> QByteArrayPayloads::allocate(std::size_t size)
-{
-    auto payload = std::make_shared<Payload>();
-    payload->data = QByteArray(qsizetype(size), Qt::Uninitialized);
-    payload->bytes = {reinterpret_cast<std::byte *>(payload->data.data()), size};
-    return payload;
+    m_receiveScratch.allocator = &m_readBlocks;
 }
 
 Worker::~Worker()
@@ -70,7 +62,6 @@ bool Worker::start(QString *errorString)
         return false;
     m_levelTriggered = m_poller->levelTriggered();
     qCDebug(lcServer).nospace() << "engine thread " << m_index << ": poller: " << m_poller->name();
-    m_readBuffer = std::make_unique<char[]>(kReadBufferSize);
     m_thread = std::thread([this] { run(); });
     return true;
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "eventbatch_p.h"
+#include "readblocks_p.h"
 #include "spareevents_p.h"
 #include "websocketserver.h"
 
@@ -133,18 +134,6 @@ public:
     virtual void deliverRound(std::vector<std::shared_ptr<Channel>> &&round) = 0;
 };
 
-/// Large binary messages are assembled by the protocol core straight into a QByteArray (the one the
-/// WebSocket hands to binaryMessageReceived()): their bytes are copied once, unmasked, from the read
-/// buffer (protocol::ReceiveScratch::allocator, externalMin).
-class QByteArrayPayloads final : public protocol::PayloadAllocator
-{
-public:
-    struct Payload final : protocol::ExternalPayload {
-        QByteArray data;
-    };
-    std::shared_ptr<protocol::ExternalPayload> allocate(std::size_t size) override;
-};
-
 /// Every worker polls the one listening socket (epoll: EPOLLEXCLUSIVE) and accepts for itself
 /// (accept4), so connections spread over the threads without a hand-off; handleConnection() sockets
 /// are handed to workers round-robin through adopt(). The Poller backend is chosen in start()
@@ -184,8 +173,9 @@ public:
     // ---- worker thread (used by Peer) -------------------------------------------------------
     WorkerHost &host() { return m_host; }
     qint64 now() const { return m_now; }
-    char *readBuffer() { return m_readBuffer.get(); }
-    static constexpr std::size_t kReadBufferSize = 256 * 1024;
+    /// Where reads land and large binary messages live (ReadBlocks).
+    ReadBlocks &readBlocks() { return m_readBlocks; }
+    static constexpr std::size_t kReadBufferSize = ReadBlocks::kReadSize;
     /// The next event a peer collects for its channel (translate(), onPong()). Its kind, code, error
     /// and number are reset; its text and data may hold an earlier message's storage (a vector the
     /// owner gave back, see Channel::recycleEvents()), which assignText()/assignBytes() reuse, so a
@@ -277,12 +267,11 @@ private:
 
     // worker-thread state
     qint64 m_now = 0;
-    std::unique_ptr<char[]> m_readBuffer;
     std::vector<InEvent> m_scratch;
     std::size_t m_scratchUsed = 0;               // m_scratch[used, size) are spares to overwrite
     SpareEvents m_spareEvents;
     protocol::ReceiveScratch m_receiveScratch;
-    QByteArrayPayloads m_payloads;
+    ReadBlocks m_readBlocks;
     std::vector<Peer *> m_peers;                 // slot → peer (nullptr: free)
     std::vector<std::uint32_t> m_freeSlots;
     std::uint32_t m_generation = 0;              // tells a reused slot's new peer from the old one

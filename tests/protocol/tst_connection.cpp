@@ -34,9 +34,21 @@ struct CountingAllocator final : PayloadAllocator {
         payload->bytes = payload->storage;
         return payload;
     }
+    /// With adoptInput: the bytes stay in the caller's input (the test keeps it alive).
+    std::shared_ptr<ExternalPayload> adopt(std::span<std::byte> bytes) override
+    {
+        ++adoptCalls;
+        if (!adoptInput)
+            return nullptr;
+        auto payload = std::make_shared<Payload>(alive);
+        payload->bytes = bytes;
+        return payload;
+    }
     int calls = 0;
+    int adoptCalls = 0;
     int alive = 0;
     bool decline = false;
+    bool adoptInput = false;
 };
 
 QByteArray qba(std::string_view s) { return QByteArray(s.data(), qsizetype(s.size())); }
@@ -115,6 +127,8 @@ private slots:
     void scratchKeepsEarlierEventsFirst();
     void largeBinaryGoesToReceiverStorage_data();
     void largeBinaryGoesToReceiverStorage();
+    void largeBinaryCanStayInWritableInput_data() { largeBinaryGoesToReceiverStorage_data(); }
+    void largeBinaryCanStayInWritableInput();
     void receiverStorageIsReleasedOnFailure();
 };
 
@@ -762,6 +776,71 @@ void tst_Connection::largeBinaryGoesToReceiverStorage()
         QVERIFY2(got == expected, chunking.name.c_str());
         QCOMPARE(external, externalMessages);
         QCOMPARE(allocator.alive, 0);   // the events were dropped: the storage with them
+    }
+}
+
+// ReceiveScratch::inputWritable: a large one-frame binary message lying whole in one receive() is
+// unmasked where it lies and adopted (PayloadAllocator::adopt); one split over receives is allocated.
+// Either way the messages are those of the classic path, and nothing outside them is written.
+void tst_Connection::largeBinaryCanStayInWritableInput()
+{
+    QFETCH(QByteArray, input);
+    QFETCH(int, externalMessages);
+    for (const bool adoptInput : {true, false}) {
+        for (const Chunking &chunking : allChunkings(view(input), 64)) {
+            ServerConnection classic;
+            openConnection(classic);
+            std::vector<std::string> expected;
+            for (std::string_view chunk : chunking.chunks)
+                classic.receive(bytes(chunk));
+            for (Event &event : classic.takeEvents()) {
+                if (auto *message = std::get_if<Message>(&event))
+                    expected.push_back(message->payload);
+            }
+            ServerConnection fast;
+            openConnection(fast);
+            CountingAllocator allocator;
+            allocator.adoptInput = adoptInput;
+            ReceiveScratch scratch;
+            scratch.allocator = &allocator;
+            scratch.inputWritable = true;
+            std::vector<std::string> got;
+            int adopted = 0;
+            int external = 0;
+            for (std::string_view chunk : chunking.chunks) {
+                std::string writable(chunk);   // the receiver's own storage
+                const auto *begin = reinterpret_cast<const std::byte *>(writable.data());
+                fast.receive(bytes(writable), scratch);
+                std::string untouched = writable;   // what the core may not have written: all but payloads
+                for (Event &event : scratch.events) {
+                    auto *message = std::get_if<Message>(&event);
+                    if (!message)
+                        continue;
+                    if (!message->external) {
+                        got.push_back(message->payload);
+                        continue;
+                    }
+                    ++external;
+                    const auto &b = message->external->bytes;
+                    got.emplace_back(reinterpret_cast<const char *>(b.data()), b.size());
+                    if (b.data() >= begin && b.data() < begin + writable.size()) {
+                        ++adopted;
+                        const auto at = std::size_t(b.data() - begin);
+                        untouched.replace(at, b.size(), chunk.substr(at, b.size()));
+                    }
+                }
+                QVERIFY2(untouched == chunk, chunking.name.c_str());
+                scratch.events.clear();
+            }
+            QVERIFY2(got == expected, chunking.name.c_str());
+            QCOMPARE(allocator.alive, 0);
+            if (!adoptInput)
+                QCOMPARE(adopted, 0);   // declined: allocate() as before
+            else if (chunking.chunks.size() == 1)
+                QCOMPARE(adopted, externalMessages);   // everything in one receive: nothing copied
+            QCOMPARE(external, externalMessages);
+            QCOMPARE(adopted + allocator.calls, external);   // each one adopted or allocated, never both
+        }
     }
 }
 

@@ -46,6 +46,7 @@ private Q_SLOTS:
     void protocolErrorClosesWith1002();
     void deletingTheSocketSendsGoingAway();
     void bigBatchIsDeliveredInSlices();
+    void keptBinaryMessagesStayIntact();
 
 private:
     /// Connects `client` and returns the server side of the connection (owned by the caller).
@@ -517,6 +518,42 @@ void tst_WebSocket::bigBatchIsDeliveredInSlices()
     // delivery back only until the next pass (a few ms here), never until the 250 ms stale-pass rescue.
     QVERIFY2(longestGapMs < 150, qPrintable(QStringLiteral("delivery stalled for %1 ms").arg(longestGapMs)));
     QCOMPARE(socket->stats().inboundQueued, qint64(0));
+}
+
+// Large binary messages are handed out as QByteArrays that share the engine's read block (ReadBlocks):
+// an application that keeps many of them must get each intact and '\0'-terminated, and once the blocks
+// are all held (6 MiB per engine thread) later messages are copied instead of pinning more memory.
+void tst_WebSocket::keptBinaryMessagesStayIntact()
+{
+    constexpr int kCount = 600;   // 16 KiB each: 9.4 MiB, more than the blocks can hold
+    constexpr qsizetype kSize = 16 * 1024;
+    const auto expected = [](int i) {
+        QByteArray bytes(kSize, Qt::Uninitialized);
+        for (qsizetype k = 0; k < kSize; ++k)
+            bytes[k] = char((i * 131 + k * 7) & 0xff);
+        return bytes;
+    };
+    QWebSocket client;
+    std::unique_ptr<qws::WebSocket> socket(accept(client));
+    QVERIFY(socket);
+    std::vector<QByteArray> kept;
+    connect(socket.get(), &qws::WebSocket::binaryMessageReceived, this,
+            [&](const QByteArray &message) { kept.push_back(message); });
+    for (int i = 0; i < kCount; ++i)
+        client.sendBinaryMessage(expected(i));
+    QTRY_COMPARE_WITH_TIMEOUT(int(kept.size()), kCount, 20000);
+    int sharing = 0;
+    for (int i = 0; i < kCount; ++i) {
+        const QByteArray &message = kept[std::size_t(i)];
+        QVERIFY2(message == expected(i), qPrintable(QStringLiteral("message %1").arg(i)));
+        QCOMPARE(message.constData()[message.size()], '\0');
+        // A message sharing a read block sees the rest of the block as room to grow in.
+        const bool inBlock = message.capacity() > message.size();
+        sharing += inBlock ? 1 : 0;
+        if (i >= 500)   // past 8 MiB: every block is held by the messages kept above
+            QVERIFY2(!inBlock, qPrintable(QStringLiteral("message %1 pins a read block").arg(i)));
+    }
+    QVERIFY(sharing > 0);   // not copied at all
 }
 
 QTEST_GUILESS_MAIN(tst_WebSocket)
