@@ -29,23 +29,29 @@ TestCase {
         const s = serverComponent.createObject(test)
         const list = clients(s, 5)
         const holder = createTemporaryObject(holderComponent, test, {ref: s.connections.get(0)})
+        let ended = 0
+        s.clientDisconnected.connect(() => ++ended)
         s.destroy()
         for (let i = 0; i < list.length; ++i) {
             tryCompare(list[i], "finished", true, 5000)
             compare(list[i].closeCode, 1001)
         }
         compare(holder.ref, null) // the handles went with the server
+        compare(ended, 0) // as documented: no clientDisconnected from an element being destroyed
     }
 
     function test_closeClosesWith1001() {
         const s = createTemporaryObject(serverComponent, test)
         const list = clients(s, 3)
+        let ended = 0
+        s.clientDisconnected.connect(() => ++ended)
         s.close()
         for (let i = 0; i < list.length; ++i) {
             tryCompare(list[i], "finished", true, 5000)
             compare(list[i].closeCode, 1001)
         }
         tryCompare(s, "connectionCount", 0)
+        compare(ended, 3) // close() is not destruction: each socket's end is reported
     }
 
     function test_restartClosesWith1001() {
