@@ -26,8 +26,10 @@ namespace qws {
 /// block starts over only when no message of it is alive. Reads that adopt nothing leave the block as
 /// it was. When every one of the kBlocks blocks is held (the application keeps messages, or the owner
 /// is far behind), reads go to a plain buffer and such messages are copied into a QByteArray of their
-/// own (allocate()), as are messages that span reads. So the memory held beyond the messages
-/// themselves is bounded: kBlocks × kBlockSize per engine thread.
+/// own (allocate()), as are messages that span reads. A message queued to a slow client (an echo or
+/// broadcast of it) holds its block just the same. So the memory held beyond the messages themselves
+/// is bounded: kBlocks × kBlockSize + kReadSize per engine thread, allocated for the thread's life.
+/// Over TLS a read is one record (≤ 16 KiB), so only smaller messages lie whole in one.
 class ReadBlocks final : public protocol::PayloadAllocator
 {
 public:

@@ -190,6 +190,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
         FUZZ_CHECK(events.size() == scratch.events.size());
         for (std::size_t i = 0; i < events.size(); ++i)
             FUZZ_CHECK(sameEvent(events[i], scratch.events[i]));
+        // The core wrote nothing in the twin's read but the payloads it adopted (unmasked in place).
+        std::string untouched = writable;
+        for (const Event &event : scratch.events) {
+            const auto *m = std::get_if<Message>(&event);
+            if (!m || !m->external)
+                continue;
+            const auto *begin = reinterpret_cast<const std::byte *>(writable.data());
+            const std::byte *bytes = m->external->bytes.data();
+            if (bytes >= begin && bytes < begin + writable.size()) {
+                const auto offset = std::size_t(bytes - begin);
+                FUZZ_CHECK(offset + m->external->bytes.size() <= writable.size());
+                untouched.replace(offset, m->external->bytes.size(), chunk.substr(offset, m->external->bytes.size()));
+            }
+        }
+        FUZZ_CHECK(untouched == chunk);
         for (Event &event : scratch.events) {
             if (auto *m = std::get_if<Message>(&event))
                 scratch.recycle(std::move(m->payload));

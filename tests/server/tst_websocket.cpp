@@ -6,6 +6,7 @@
 #include <websocketserver.h>
 
 #include <algorithm>
+#include <deque>
 
 #include <QtCore/QDateTime>
 #include <QtCore/QElapsedTimer>
@@ -47,6 +48,7 @@ private Q_SLOTS:
     void deletingTheSocketSendsGoingAway();
     void bigBatchIsDeliveredInSlices();
     void keptBinaryMessagesStayIntact();
+    void readBlocksAreReusedWhileMessagesLive();
 
 private:
     /// Connects `client` and returns the server side of the connection (owned by the caller).
@@ -554,6 +556,55 @@ void tst_WebSocket::keptBinaryMessagesStayIntact()
             QVERIFY2(!inBlock, qPrintable(QStringLiteral("message %1 pins a read block").arg(i)));
     }
     QVERIFY(sharing > 0);   // not copied at all
+    // The messages outlive the server and its engine threads (they share the blocks, not borrow them).
+    socket.reset();
+    m_server.reset();
+    QCOMPARE(kept.front(), expected(0));
+    QCOMPARE(kept.back(), expected(kCount - 1));
+}
+
+// The usual case: the application keeps each message a while (here the last 100) and drops it. The
+// blocks are read into again once their messages are gone, while later messages of them still live:
+// each message must still be intact when dropped, and messages long past the first 6 MiB still share
+// a block (without reuse every one after that would be a copy).
+void tst_WebSocket::readBlocksAreReusedWhileMessagesLive()
+{
+    constexpr int kCount = 2000;   // 16 KiB each: 31 MiB through 6 MiB of blocks
+    constexpr qsizetype kSize = 16 * 1024;
+    constexpr std::size_t kWindow = 100;
+    const auto expected = [](int i) {
+        QByteArray bytes(kSize, Qt::Uninitialized);
+        for (qsizetype k = 0; k < kSize; ++k)
+            bytes[k] = char((i * 17 + k * 3) & 0xff);
+        return bytes;
+    };
+    QWebSocket client;
+    std::unique_ptr<qws::WebSocket> socket(accept(client));
+    QVERIFY(socket);
+    std::deque<std::pair<int, QByteArray>> live;
+    int received = 0;
+    int corrupted = -1;
+    int sharingLate = 0;
+    connect(socket.get(), &qws::WebSocket::binaryMessageReceived, this, [&](const QByteArray &message) {
+        const int index = received++;
+        if (message != expected(index) && corrupted < 0)
+            corrupted = index;
+        if (index >= kCount / 2 && message.capacity() > message.size())
+            ++sharingLate;
+        live.emplace_back(index, message);
+        if (live.size() > kWindow) {
+            if (live.front().second != expected(live.front().first) && corrupted < 0)
+                corrupted = live.front().first;   // overwritten while it was still alive
+            live.pop_front();
+        }
+    });
+    for (int i = 0; i < kCount; ++i)
+        client.sendBinaryMessage(expected(i));
+    QTRY_COMPARE_WITH_TIMEOUT(received, kCount, 30000);
+    QCOMPARE(corrupted, -1);
+    for (const auto &[index, message] : live)
+        QCOMPARE(message, expected(index));
+    QVERIFY2(sharingLate > 0, "no message after the first 6 MiB shared a read block");
 }
 
 QTEST_GUILESS_MAIN(tst_WebSocket)
