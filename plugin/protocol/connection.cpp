@@ -133,6 +133,23 @@ void ServerConnection::receive(std::span<const std::byte> data, ReceiveScratch &
         receive(data);
 }
 
+std::span<std::byte> ServerConnection::payloadSink() const noexcept
+{
+    if ((m_state != State::Open && m_state != State::Closing) || !m_closing.canReceiveData() || !m_assembler)
+        return {};
+    return m_assembler->payloadSink();
+}
+
+void ServerConnection::receivedInPlace(std::size_t n, ReceiveScratch &scratch)
+{
+    if (payloadSink().empty())
+        return;
+    const std::size_t first = scratch.events.size();
+    m_assembler->feedInPlace(n, scratch.events, &scratch);
+    releaseAssemblerAtRest(&scratch);
+    handleEvents(scratch.events, first);
+}
+
 void ServerConnection::receiveEof()
 {
     // §7.1.5: without a received close frame the close code stays 1006 (Abnormal).
@@ -212,15 +229,20 @@ void ServerConnection::processFrames(std::span<const std::byte> data, std::vecto
             m_assembler->setInflater(&m_compression->inflater);
     }
     m_assembler->feed(data, events, scratch);
-    // Between messages the assembler holds nothing worth keeping: an idle connection keeps no parser
-    // state and no buffers (m_control's capacity, the compressed piece). A failed one stays failed.
-    if (m_assembler->atRest()) {
-        if (scratch && !scratch->assembler)
-            scratch->assembler = std::move(m_assembler);   // the next connection with data takes it
-        else
-            m_assembler.reset();
-    }
+    releaseAssemblerAtRest(scratch);
     handleEvents(events, first);
+}
+
+// Between messages the assembler holds nothing worth keeping: an idle connection keeps no parser state
+// and no buffers (m_control's capacity, the compressed piece). A failed one stays failed.
+void ServerConnection::releaseAssemblerAtRest(ReceiveScratch *scratch)
+{
+    if (!m_assembler->atRest())
+        return;
+    if (scratch && !scratch->assembler)
+        scratch->assembler = std::move(m_assembler);   // the next connection with data takes it
+    else
+        m_assembler.reset();
 }
 
 void ServerConnection::handleEvents(std::vector<Event> &events, std::size_t firstNew)

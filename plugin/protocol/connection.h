@@ -64,6 +64,12 @@ public:
     /// frames that came with the request) still wait in takeEvents() and come first. In the handshake
     /// this is receive(data).
     void receive(std::span<const std::byte> data, ReceiveScratch &scratch);
+    /// Zero copy for large messages: while a large binary message arrives into storage from
+    /// ReceiveScratch::allocator, the rest of its payload may be read straight into this span (else it
+    /// is empty). After writing `n` bytes at its start, call receivedInPlace(n, scratch): the same as
+    /// receive() of those bytes, without copying them out of the read buffer.
+    std::span<std::byte> payloadSink() const noexcept;
+    void receivedInPlace(std::size_t n, ReceiveScratch &scratch);
     /// The peer closed its sending side (TCP FIN). Moves to Closed.
     void receiveEof();
     /// The handshake did not complete in time: queues a 408 response, moves to Closed.
@@ -117,6 +123,7 @@ public:
 private:
     void processFrames(std::span<const std::byte> data, std::vector<Event> &events, ReceiveScratch *scratch);
     void handleEvents(std::vector<Event> &events, std::size_t firstNew);
+    void releaseAssemblerAtRest(ReceiveScratch *scratch);
     void fail(Error error);
     void queueFrame(Opcode opcode, bool rsv1, std::span<const std::byte> payload);
     bool sendData(Opcode opcode, std::span<const std::byte> payload);

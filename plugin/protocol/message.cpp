@@ -130,6 +130,31 @@ std::size_t MessageAssembler::feed(std::span<const std::byte> in, std::vector<Ev
     return pos;
 }
 
+std::span<std::byte> MessageAssembler::payloadSink() const noexcept
+{
+    if (m_error != Error::None || !m_haveHeader || !m_external || m_externalInPlace || m_frameRemaining == 0)
+        return {};
+    // An external message is one uncompressed binary frame, so the frame's rest is the message's rest.
+    return m_external->bytes.subspan(m_externalHave, static_cast<std::size_t>(m_frameRemaining));
+}
+
+void MessageAssembler::feedInPlace(std::size_t n, std::vector<Event> &out, ReceiveScratch *scratch)
+{
+    const std::span<std::byte> sink = payloadSink();
+    assert(n <= sink.size());
+    n = std::min(n, sink.size());
+    if (n == 0)
+        return;
+    m_scratch = scratch;
+    if (m_frame.masked)
+        m_maskPhase = applyMask(sink.first(n), m_frame.mask, m_maskPhase);
+    m_externalHave += n;
+    m_frameRemaining -= n;
+    if (m_frameRemaining == 0)
+        endFrame(out);
+    m_scratch = nullptr;
+}
+
 // Returns the bytes of `in` that belong to the header; sets m_haveHeader once it is complete and
 // m_error (without an event) when it breaks a header rule.
 std::size_t MessageAssembler::readHeader(std::span<const std::byte> in)

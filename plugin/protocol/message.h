@@ -65,6 +65,14 @@ public:
     /// capacity, or the allocator's storage for a large binary message) instead of a fresh allocation.
     std::size_t feed(std::span<const std::byte> in, std::vector<Event> &out, ReceiveScratch *scratch = nullptr);
 
+    /// Where the next payload bytes of the current message may be read straight into: the rest of a
+    /// large binary message's frame in storage from ReceiveScratch::allocator (not an adopted one).
+    /// Empty otherwise. See feedInPlace().
+    std::span<std::byte> payloadSink() const noexcept;
+    /// `n` bytes (at most payloadSink().size()) were written at payloadSink(): the same as feed() of
+    /// them, without their copy (they are unmasked where they are).
+    void feedInPlace(std::size_t n, std::vector<Event> &out, ReceiveScratch *scratch = nullptr);
+
     Error error() const noexcept { return m_error; }
     bool inMessage() const noexcept { return m_inMessage; }
     /// Between frames of no message, not failed: a fresh assembler would behave the same from here

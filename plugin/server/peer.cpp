@@ -16,6 +16,11 @@ namespace qws {
 
 namespace {
 
+/// A message's rest of at least this many bytes is read straight into its storage (the core's
+/// payloadSink()). Below it, one read into a block that also takes the frames behind it costs fewer
+/// system calls than a read that stops at the message's end.
+constexpr std::size_t kDirectReadMin = 64 * 1024;
+
 std::span<const std::byte> asBytes(const char *data, std::size_t size)
 {
     return {reinterpret_cast<const std::byte *>(data), size};
@@ -157,11 +162,24 @@ void Peer::readSome()
             m_worker.markReady(this);
             return;
         }
-        // Asked for each read: the last one's block may now be shared with messages it held.
+        // The rest of a large message goes straight into its own storage (no copy out of a read
+        // buffer); anything else into a read block, asked for each read: the last one's block may now
+        // be shared with messages it held.
+        std::span<std::byte> sink;
+        if (m_phase == Phase::Active)
+            sink = m_core.payloadSink();
+        const bool direct = sink.size() >= kDirectReadMin;
         bool adoptable = false;
-        char *buffer = m_worker.readBlocks().beginRead(adoptable);
+        char *buffer = nullptr;
+        std::size_t size = Worker::kReadBufferSize;
+        if (direct) {
+            buffer = reinterpret_cast<char *>(sink.data());
+            size = std::min(sink.size(), std::max(budget, Worker::kReadBufferSize));
+        } else {
+            buffer = m_worker.readBlocks().beginRead(adoptable);
+        }
         std::size_t count = 0;
-        switch (transport().read(buffer, Worker::kReadBufferSize, count)) {
+        switch (transport().read(buffer, size, count)) {
         case Transport::Status::Ok: {
             budget -= std::min(budget, count);
             m_lastActivity = m_worker.now();
@@ -171,11 +189,15 @@ void Peer::readSome()
             // hung up (its EOF may be queued behind the bytes just read, and no new edge would report
             // it), and not with TLS (a record boundary also ends a read). Known before the bytes are
             // handled: maybeFinish() may close at once when nothing is left unread.
-            const bool drained = count < Worker::kReadBufferSize && !m_hungUp && !m_tls;
+            const bool drained = count < size && !m_hungUp && !m_tls;
             if (drained)
                 m_readable = false;
-            if (m_phase == Phase::Active)
+            if (direct) {
+                m_core.receivedInPlace(count, m_worker.receiveScratch());
+                afterCore();
+            } else if (m_phase == Phase::Active) {
                 feed(buffer, count, adoptable);
+            }
             // Linger: discarded.
             if (drained)
                 return;

@@ -16,8 +16,10 @@
 
 #include "framebuilder.h"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -179,7 +181,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
         const std::string_view chunk = input.substr(at, readSize);
         const bool wasClosed = c.state() == ServerConnection::State::Closed;
         c.receive(asBytes(chunk));
-        std::string writable(chunk);   // the twin's read is its own storage: payloads may stay there
+        // The twin reads the rest of a large message straight into its storage (payloadSink()), and the
+        // other bytes into storage of its own, from which payloads may be adopted.
+        std::string_view rest = chunk;
+        if (const std::span<std::byte> sink = twin.payloadSink(); !sink.empty()) {
+            const std::size_t n = std::min(sink.size(), rest.size());
+            std::memcpy(sink.data(), rest.data(), n);
+            twin.receivedInPlace(n, scratch);
+            rest.remove_prefix(n);
+        }
+        std::string writable(rest);
         scratch.inputWritable = true;
         twin.receive(asBytes(writable), scratch);
         scratch.inputWritable = false;
@@ -201,10 +212,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
             if (bytes >= begin && bytes < begin + writable.size()) {
                 const auto offset = std::size_t(bytes - begin);
                 FUZZ_CHECK(offset + m->external->bytes.size() <= writable.size());
-                untouched.replace(offset, m->external->bytes.size(), chunk.substr(offset, m->external->bytes.size()));
+                untouched.replace(offset, m->external->bytes.size(), rest.substr(offset, m->external->bytes.size()));
             }
         }
-        FUZZ_CHECK(untouched == chunk);
+        FUZZ_CHECK(untouched == rest);
         for (Event &event : scratch.events) {
             if (auto *m = std::get_if<Message>(&event))
                 scratch.recycle(std::move(m->payload));

@@ -11,6 +11,8 @@
 
 #include <QTest>
 
+#include <cstring>
+
 using namespace qws::protocol;
 using namespace qws::test;
 
@@ -129,6 +131,8 @@ private slots:
     void largeBinaryGoesToReceiverStorage();
     void largeBinaryCanStayInWritableInput_data() { largeBinaryGoesToReceiverStorage_data(); }
     void largeBinaryCanStayInWritableInput();
+    void largeBinaryReadStraightIntoStorage();
+    void payloadSinkOnlyForExternalStorage();
     void receiverStorageIsReleasedOnFailure();
 };
 
@@ -842,6 +846,73 @@ void tst_Connection::largeBinaryCanStayInWritableInput()
             QCOMPARE(adopted + allocator.calls, external);   // each one adopted or allocated, never both
         }
     }
+}
+
+// ServerConnection::payloadSink(): once a large binary message's header is in, the rest of its payload
+// may be read straight into the receiver's storage; receivedInPlace() unmasks it there. Pieces of odd
+// sizes keep the mask phase; the message and what follows come out as with receive().
+void tst_Connection::largeBinaryReadStraightIntoStorage()
+{
+    std::string big(200 * 1024, '\0');
+    for (std::size_t i = 0; i < big.size(); ++i)
+        big[i] = char(i * 13 + i / 7);
+    const std::string frame = binaryFrame(big);
+    const std::size_t header = frame.size() - big.size();
+    const std::string next = textFrame("after");
+    CountingAllocator allocator;
+    ReceiveScratch scratch;
+    scratch.allocator = &allocator;
+    ServerConnection c;
+    openConnection(c);
+    c.receive(bytes(std::string_view(frame).substr(0, header + 1000)), scratch);
+    QVERIFY(scratch.events.empty());
+    std::span<std::byte> sink = c.payloadSink();
+    QCOMPARE(sink.size(), big.size() - 1000);
+    std::size_t at = header + 1000;
+    for (const std::size_t piece : {std::size_t(7), std::size_t(4096), std::size_t(1), std::size_t(65537)}) {
+        sink = c.payloadSink();
+        std::memcpy(sink.data(), frame.data() + at, piece);   // as recv() would write it
+        c.receivedInPlace(piece, scratch);
+        at += piece;
+        QVERIFY(scratch.events.empty());
+    }
+    sink = c.payloadSink();
+    QCOMPARE(sink.size(), frame.size() - at);
+    std::memcpy(sink.data(), frame.data() + at, sink.size());
+    c.receivedInPlace(sink.size(), scratch);
+    QVERIFY(c.payloadSink().empty());   // the message is complete
+    c.receive(bytes(next), scratch);
+    QCOMPARE(scratch.events.size(), std::size_t(2));
+    const auto &message = std::get<Message>(scratch.events[0]);
+    QVERIFY(message.external);
+    QCOMPARE(std::string(reinterpret_cast<const char *>(message.external->bytes.data()), message.external->bytes.size()),
+             big);
+    QCOMPARE(std::get<Message>(scratch.events[1]).payload, std::string("after"));
+    QCOMPARE(allocator.calls, 1);
+    c.receivedInPlace(0, scratch);   // nothing to take: a no-op
+    QCOMPARE(scratch.events.size(), std::size_t(2));
+}
+
+void tst_Connection::payloadSinkOnlyForExternalStorage()
+{
+    const std::string big(100000, 'x');
+    const auto sinkAfter = [](const std::string &wire, std::size_t keepBack, bool withAllocator) {
+        CountingAllocator allocator;
+        ReceiveScratch scratch;
+        if (withAllocator)
+            scratch.allocator = &allocator;
+        ServerConnection c;
+        openConnection(c);
+        c.receive(bytes(std::string_view(wire).substr(0, wire.size() - keepBack)), scratch);
+        return c.payloadSink().size();
+    };
+    QCOMPARE(sinkAfter(binaryFrame(big), 50000, true), std::size_t(50000));
+    QCOMPARE(sinkAfter(binaryFrame(big), 50000, false), std::size_t(0));   // no receiver storage
+    QCOMPARE(sinkAfter(textFrame(big), 50000, true), std::size_t(0));      // text is validated as it comes
+    QCOMPARE(sinkAfter(binaryFrame(big, false), 50000, true), std::size_t(0));   // fragmented: size unknown
+    QCOMPARE(sinkAfter(binaryFrame(big.substr(0, 4000)), 1000, true), std::size_t(0));   // below externalMin
+    QCOMPARE(sinkAfter(binaryFrame(big), 0, true), std::size_t(0));        // complete already
+    QCOMPARE(sinkAfter(binaryFrame(big).substr(0, 2), 0, true), std::size_t(0));   // half a header
 }
 
 void tst_Connection::receiverStorageIsReleasedOnFailure()
