@@ -323,6 +323,19 @@ void Channel::wakeWorkerLocked()
     worker->schedule(shared_from_this());
 }
 
+// The engine paused reading this socket (the owner was behind) and may read again. Not deferred to the end
+// of the owner's pass like other wake-ups: the owner may block right after it (nothing else it does then
+// needs the engine), and the socket must not wait for its next pass. Once per pause, so the wake-up of
+// its own costs nothing that shows; if the channel also waits in the deferred list, the engine looks at
+// it twice, the second time finding nothing to do.
+void Channel::resumeReadingLocked()
+{
+    if (!worker)
+        return;
+    m_queuedForWorker = true;
+    worker->schedule(shared_from_this());
+}
+
 void Channel::recycleEvents(std::vector<InEvent> &&events)
 {
     if (events.capacity() == 0 || t_deferred.spareEvents.size() >= Worker::kMaxSpareEventVectors)
@@ -421,7 +434,7 @@ std::vector<InEvent> Channel::takeEvents()
     counters.inboundQueued.store(0, std::memory_order_relaxed);
     if (m_readBlocked) {
         m_readBlocked = false;
-        wakeWorkerLocked();
+        resumeReadingLocked();
     }
     if (m_inboxHead > 0)
         m_inbox.erase(m_inbox.begin(), m_inbox.begin() + std::ptrdiff_t(m_inboxHead));
@@ -440,7 +453,7 @@ bool Channel::takeSlice(std::vector<InEvent> &out, std::size_t max)
         counters.inboundQueued.store(0, std::memory_order_relaxed);
         if (m_readBlocked) {
             m_readBlocked = false;
-            wakeWorkerLocked();
+            resumeReadingLocked();
         }
         m_posted = false;
         return false;
@@ -458,7 +471,7 @@ bool Channel::takeSlice(std::vector<InEvent> &out, std::size_t max)
     counters.inboundQueued.store(queued, std::memory_order_relaxed);
     if (m_readBlocked && queued <= maxInboundQueue / 2) {
         m_readBlocked = false;
-        wakeWorkerLocked();
+        resumeReadingLocked();
     }
     if (m_inboxHead < m_inbox.size())
         return true;

@@ -260,6 +260,7 @@ private:
     void postLocked();
     void postEventLocked();
     void wakeWorkerLocked();
+    void resumeReadingLocked();
     /// Drops `count` taken events from the front; true when the inbox is now empty.
     bool releaseLocked(std::size_t count);
 

@@ -23,6 +23,7 @@ class tst_Limits : public QObject
     Q_OBJECT
 private Q_SLOTS:
     void floodedSlowOwnerStaysBounded();
+    void readingResumesWhileOwnerBlocksAfterDraining();
     void outboundRejectSends_data();
     void outboundRejectSends();
     void outboundCloseConnection_data();
@@ -111,6 +112,49 @@ void tst_Limits::floodedSlowOwnerStaysBounded()
     QTRY_COMPARE_WITH_TIMEOUT(client.state(), QProcess::NotRunning, 10000);
     QCOMPARE(client.exitCode(), 0);
     QVERIFY(client.readAllStandardOutput().contains("sent 640"));
+}
+
+// The owner takes a paused socket's queue down to half the limit and then blocks (here: inside the slot of
+// the first message after the pause, without returning to its event loop). The engine must read again at
+// once, not at the owner's next pass: reading pauses a second time while the owner is still blocked.
+void tst_Limits::readingResumesWhileOwnerBlocksAfterDraining()
+{
+    constexpr int kCount = 640;
+    constexpr int kSize = 64 * 1024;
+    qws::WebSocketServer server(QString(), qws::WebSocketServer::NonSecureMode);
+    server.setWorkerThreadCount(1);
+    server.setMaxInboundQueue(kMiB);
+    QVERIFY(server.listen(QHostAddress::LocalHost));
+    qws::WebSocket *socket = nullptr;
+    int received = 0;
+    bool blocked = false;
+    qint64 pausesWhileBlocked = -1;
+    connect(&server, &qws::WebSocketServer::newConnection, this, [&] {
+        socket = server.nextPendingConnection();
+        connect(socket, &qws::WebSocket::binaryMessageReceived, this, [&](const QByteArray &) {
+            ++received;
+            const qws::ConnectionStats stats = socket->stats();
+            if (blocked || stats.readPauses < 1 || stats.inboundQueued > kMiB / 2)
+                return;
+            blocked = true;   // the queue was just taken below half the limit: resumed
+            QElapsedTimer timer;
+            timer.start();
+            while (socket->stats().readPauses < stats.readPauses + 1 && timer.elapsed() < 10000)
+                QThread::msleep(5);
+            pausesWhileBlocked = socket->stats().readPauses - stats.readPauses;
+        });
+        connect(socket, &qws::WebSocket::textMessageReceived, this, [&] { socket->close(); });
+    });
+    QProcess client;
+    startClient(client, QStringLiteral("flood_client.py"),
+                {server.serverUrl().toString(), QString::number(kCount), QString::number(kSize)});
+    QTRY_VERIFY_WITH_TIMEOUT(socket, 10000);
+    std::unique_ptr<qws::WebSocket> owner(socket);
+    QTRY_VERIFY_WITH_TIMEOUT(blocked && pausesWhileBlocked >= 0, 30000);
+    QCOMPARE(pausesWhileBlocked, qint64(1));   // it read on, up to the limit, while we did not return
+    QTRY_COMPARE_WITH_TIMEOUT(received, kCount, 30000);
+    QTRY_COMPARE_WITH_TIMEOUT(client.state(), QProcess::NotRunning, 10000);
+    QCOMPARE(client.exitCode(), 0);
 }
 
 namespace {
