@@ -740,20 +740,29 @@ void tst_Connection::largeBinaryGoesToReceiverStorage_data()
         << qba(binaryFrame(big) + pingFrame("p") + binaryFrame(big.substr(100))) << 2;
 }
 
+namespace {
+/// The messages' payloads as the classic receive() (no scratch, no receiver storage) delivers them.
+std::vector<std::string> classicMessages(const Chunking &chunking)
+{
+    ServerConnection classic;
+    openConnection(classic);
+    for (std::string_view chunk : chunking.chunks)
+        classic.receive(bytes(chunk));
+    std::vector<std::string> payloads;
+    for (Event &event : classic.takeEvents()) {
+        if (auto *message = std::get_if<Message>(&event))
+            payloads.push_back(message->payload);
+    }
+    return payloads;
+}
+} // namespace
+
 void tst_Connection::largeBinaryGoesToReceiverStorage()
 {
     QFETCH(QByteArray, input);
     QFETCH(int, externalMessages);
     for (const Chunking &chunking : allChunkings(view(input), 64)) {
-        ServerConnection classic;
-        openConnection(classic);
-        std::vector<std::string> expected;
-        for (std::string_view chunk : chunking.chunks)
-            classic.receive(bytes(chunk));
-        for (Event &event : classic.takeEvents()) {
-            if (auto *message = std::get_if<Message>(&event))
-                expected.push_back(message->payload);
-        }
+        const std::vector<std::string> expected = classicMessages(chunking);
         ServerConnection fast;
         openConnection(fast);
         CountingAllocator allocator;
@@ -792,15 +801,7 @@ void tst_Connection::largeBinaryCanStayInWritableInput()
     QFETCH(int, externalMessages);
     for (const bool adoptInput : {true, false}) {
         for (const Chunking &chunking : allChunkings(view(input), 64)) {
-            ServerConnection classic;
-            openConnection(classic);
-            std::vector<std::string> expected;
-            for (std::string_view chunk : chunking.chunks)
-                classic.receive(bytes(chunk));
-            for (Event &event : classic.takeEvents()) {
-                if (auto *message = std::get_if<Message>(&event))
-                    expected.push_back(message->payload);
-            }
+            const std::vector<std::string> expected = classicMessages(chunking);
             ServerConnection fast;
             openConnection(fast);
             CountingAllocator allocator;

@@ -48,6 +48,13 @@ qws::WebSocket *acceptRaw(qws::WebSocketServer &server, RawClient &raw, int rece
         return nullptr;
     return server.nextPendingConnection();
 }
+/// One engine thread, a 1 MiB inbound limit: the server flood_client.py floods.
+bool listenForFlood(qws::WebSocketServer &server)
+{
+    server.setWorkerThreadCount(1);
+    server.setMaxInboundQueue(kMiB);
+    return server.listen(QHostAddress::LocalHost);
+}
 } // namespace
 
 void tst_Limits::floodedSlowOwnerStaysBounded()
@@ -55,9 +62,7 @@ void tst_Limits::floodedSlowOwnerStaysBounded()
     constexpr int kCount = 640;
     constexpr int kSize = 64 * 1024;   // 40 MiB in all
     qws::WebSocketServer server(QString(), qws::WebSocketServer::NonSecureMode);
-    server.setWorkerThreadCount(1);
-    server.setMaxInboundQueue(kMiB);
-    QVERIFY(server.listen(QHostAddress::LocalHost));
+    QVERIFY(listenForFlood(server));
     qws::WebSocket *socket = nullptr;
     int received = 0;
     bool inOrder = true;
@@ -122,9 +127,7 @@ void tst_Limits::readingResumesWhileOwnerBlocksAfterDraining()
     constexpr int kCount = 640;
     constexpr int kSize = 64 * 1024;
     qws::WebSocketServer server(QString(), qws::WebSocketServer::NonSecureMode);
-    server.setWorkerThreadCount(1);
-    server.setMaxInboundQueue(kMiB);
-    QVERIFY(server.listen(QHostAddress::LocalHost));
+    QVERIFY(listenForFlood(server));
     qws::WebSocket *socket = nullptr;
     int received = 0;
     bool blocked = false;

@@ -24,6 +24,17 @@
 
 using namespace testsupport;
 
+namespace {
+/// Message `i` of a test: `size` bytes that differ from every other message's.
+QByteArray patterned(int i, qsizetype size)
+{
+    QByteArray bytes(size, Qt::Uninitialized);
+    for (qsizetype k = 0; k < size; ++k)
+        bytes[k] = char((i * 131 + k * 7) & 0xff);
+    return bytes;
+}
+} // namespace
+
 class tst_WebSocket : public QObject
 {
     Q_OBJECT
@@ -532,12 +543,7 @@ void tst_WebSocket::keptBinaryMessagesStayIntact()
 {
     constexpr int kCount = 600;   // 16 KiB each: 9.4 MiB, more than the blocks can hold
     constexpr qsizetype kSize = 16 * 1024;
-    const auto expected = [](int i) {
-        QByteArray bytes(kSize, Qt::Uninitialized);
-        for (qsizetype k = 0; k < kSize; ++k)
-            bytes[k] = char((i * 131 + k * 7) & 0xff);
-        return bytes;
-    };
+    const auto expected = [](int i) { return patterned(i, kSize); };
     QWebSocket client;
     std::unique_ptr<qws::WebSocket> socket(accept(client));
     QVERIFY(socket);
@@ -581,12 +587,7 @@ void tst_WebSocket::readBlocksAreReusedWhileMessagesLive()
     constexpr int kCount = 2000;   // 16 KiB each: 31 MiB through 6 MiB of blocks
     constexpr qsizetype kSize = 16 * 1024;
     constexpr std::size_t kWindow = 50;
-    const auto expected = [](int i) {
-        QByteArray bytes(kSize, Qt::Uninitialized);
-        for (qsizetype k = 0; k < kSize; ++k)
-            bytes[k] = char((i * 17 + k * 3) & 0xff);
-        return bytes;
-    };
+    const auto expected = [](int i) { return patterned(i, kSize); };
     QWebSocket client;
     std::unique_ptr<qws::WebSocket> socket(accept(client));
     QVERIFY(socket);
