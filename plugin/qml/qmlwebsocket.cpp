@@ -308,12 +308,15 @@ thread_local qint64 t_binaryBytesSinceCollect = 0;
 void QmlWebSocket::deliverBinary(const QByteArray &message)
 {
     const QPointer<QmlWebSocket> guard(this);
-    QJSEngine *engine = qjsEngine(m_server ? static_cast<QObject *>(m_server) : this);
     Q_EMIT binaryMessageReceived(message);
     if (guard && m_server)
         Q_EMIT m_server->binaryMessageReceived(this, message);
     t_binaryBytesSinceCollect += message.size();
-    if (t_binaryBytesSinceCollect >= kCollectAfterBinaryBytes && engine) {
+    // The engine is looked up only when a collection is due (not per message); if a handler destroyed
+    // this socket, the next message's delivery collects instead.
+    if (t_binaryBytesSinceCollect < kCollectAfterBinaryBytes || !guard)
+        return;
+    if (QJSEngine *engine = qjsEngine(m_server ? static_cast<QObject *>(m_server) : this)) {
         t_binaryBytesSinceCollect = 0;
         engine->collectGarbage();
     }
