@@ -39,8 +39,11 @@ int main(int argc, char *argv[])
     const QCommandLineOption perSocketOption(QStringLiteral("per-socket-connects"),
                                              QStringLiteral("Connect each socket's own signals (three connect()s "
                                                             "per socket) instead of the server-level ones."));
+    const QCommandLineOption engineOption(QStringLiteral("engine-echo"),
+                                          QStringLiteral("Echo on the engine threads (setEngineMessageHandler()) "
+                                                         "instead of in slots on the main thread."));
     parser.addOptions({portOption, hostOption, threadsOption, noCompressionOption, certOption, keyOption,
-                       perSocketOption});
+                       perSocketOption, engineOption});
     parser.process(app);
 
     const bool secure = parser.isSet(certOption);
@@ -96,6 +99,15 @@ int main(int argc, char *argv[])
                          [](qws::WebSocket *socket, const QByteArray &message) { socket->sendBinaryMessage(message); });
         QObject::connect(&server, &qws::WebSocketServer::socketDisconnected, &server,
                          [](qws::WebSocket *socket) { socket->deleteLater(); });
+    }
+
+    // --engine-echo: every message is answered where it was read, with no hand-off to this thread
+    // (the slots above then see none). The handler runs on all engine threads at once; this one
+    // touches nothing but its message.
+    if (parser.isSet(engineOption)) {
+        server.setEngineMessageHandler([](qws::EngineMessage &message) {
+            return message.isText() ? message.sendText(message.payload()) : message.sendBinary(message.toByteArray());
+        });
     }
 
     if (!server.listen(QHostAddress(parser.value(hostOption)), quint16(parser.value(portOption).toUInt()))) {

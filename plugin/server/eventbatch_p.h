@@ -87,6 +87,9 @@ struct InEvent {
         BytesWritten,  ///< number = bytes handed to the kernel since the last such event
         PeerClosing,   ///< the peer sent a close frame: code, text = reason
         Failed,        ///< error: the connection failed (code, text = why)
+        OutboundFull,  ///< a reply of the engine message handler was refused by maxOutboundQueue; code
+                       ///< 1008 (text = reason) when the engine began closing for it
+
         Disconnected,  ///< the socket is closed; code/text = close code and reason; always last
     };
     Kind kind = Kind::Text;

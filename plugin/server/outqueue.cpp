@@ -27,24 +27,47 @@ void OutQueue::appendFrames(QByteArray frames, bool accounted)
     m_bytes += chunk.size();
 }
 
+OutQueue::Chunk *OutQueue::openTail(bool accounted, std::size_t more, std::size_t limit)
+{
+    if (isEmpty())
+        return nullptr;
+    Chunk &last = m_chunks.back();
+    if (last.headerSize == 0 && last.payload.isEmpty() && last.accounted == accounted && last.offset == 0
+        && last.bytes.size() + more <= limit)
+        return &last;
+    return nullptr;
+}
+
 void OutQueue::appendBytes(std::string bytes, bool accounted)
 {
     if (bytes.empty())
         return;
     // Small core output (pongs, close frames) after another small piece: merge to save an iovec.
-    if (!isEmpty()) {
-        Chunk &last = m_chunks.back();
-        if (last.headerSize == 0 && last.payload.isEmpty() && last.accounted == accounted
-            && last.offset == 0 && last.bytes.size() + bytes.size() <= 4096) {
-            m_bytes += bytes.size();
-            last.bytes += bytes;
-            return;
-        }
+    if (Chunk *last = openTail(accounted, bytes.size(), 4096)) {
+        m_bytes += bytes.size();
+        last->bytes += bytes;
+        return;
     }
     Chunk &chunk = m_chunks.emplace_back();
     chunk.accounted = accounted;
     chunk.bytes = std::move(bytes);
     m_bytes += chunk.size();
+}
+
+void OutQueue::appendFrameCopy(const char *header, std::size_t headerSize, const char *payload, std::size_t size,
+                               bool accounted)
+{
+    constexpr std::size_t kTailMax = 64 * 1024;
+    const std::size_t total = headerSize + size;
+    Chunk *tail = openTail(accounted, total, kTailMax);
+    if (!tail) {
+        tail = &m_chunks.emplace_back();
+        tail->accounted = accounted;
+        tail->bytes.reserve(std::clamp<std::size_t>(total, 4096, kTailMax));
+    }
+    tail->bytes.append(header, headerSize);
+    tail->bytes.append(payload, size);
+    m_bytes += total;
 }
 
 int OutQueue::gather(struct iovec *iov, int max) const

@@ -22,6 +22,10 @@ public:
     void appendFrame(const char *header, std::size_t headerSize, QByteArray payload, bool accounted);
     /// Bytes made by the protocol core (handshake response, control or compressed frames).
     void appendBytes(std::string bytes, bool accounted);
+    /// A frame whose payload is copied: small frames in a row share one buffer of up to 64 KiB, so a
+    /// burst of replies made on the engine thread is one allocation and one contiguous write.
+    void appendFrameCopy(const char *header, std::size_t headerSize, const char *payload, std::size_t size,
+                         bool accounted);
     /// Whole frames built by the owner (OutCommand::Kind::Frames), written as they are.
     void appendFrames(QByteArray frames, bool accounted);
 
@@ -48,6 +52,9 @@ private:
         std::size_t offset = 0;
         std::size_t size() const { return headerSize + std::size_t(payload.size()) + bytes.size(); }
     };
+    /// The last chunk when it holds only bytes not yet started and `more` fit in it up to `limit`.
+    Chunk *openTail(bool accounted, std::size_t more, std::size_t limit);
+
     std::vector<Chunk> m_chunks;
     std::size_t m_head = 0;
     std::size_t m_bytes = 0;

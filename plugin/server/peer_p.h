@@ -21,6 +21,7 @@
 
 namespace qws {
 
+class EngineMessage;
 class Transport;
 class Worker;
 struct EngineConfig;
@@ -67,6 +68,7 @@ public:
     static qint64 steadyMicroseconds();
 
 private:
+    friend class EngineMessage;
     enum class Phase : std::uint8_t {
         Transport, ///< TLS handshake (plain TCP passes at once)
         Active,    ///< WebSocket handshake, then frames, until the core is Closed and output flushed
@@ -93,6 +95,17 @@ private:
     const Transport &transport() const { return m_tls ? *m_tls : static_cast<const Transport &>(m_plain); }
     /// Core events → InEvents in the worker's scratch; returns the payload bytes of the messages.
     qint64 translate(std::vector<protocol::Event> &events);
+    /// The engine message handler (EngineConfig::messageHandler) sees `message`; true when it took it.
+    /// enginemessage.cpp, as is reply().
+    bool offerToHandler(protocol::Message &message);
+    /// EngineMessage::sendText()/sendBinary(): frames `data` into the output on this thread (`shared`:
+    /// the same bytes as a QByteArray that may be kept; `validated`: text known to be UTF-8).
+    bool reply(bool text, QByteArrayView data, const QByteArray *shared, bool validated);
+    /// Adds the replies' Worker::ReplyTally to the connection's counters (after the handler's calls).
+    void countReplies();
+    /// Starts the closing handshake with `code` (dropping unsent messages first when `discardQueued`);
+    /// false when the code cannot be sent and the connection was dropped instead.
+    bool beginClose(quint16 code, std::string_view reason, bool discardQueued);
     void rememberPing(PendingPing ping);
     void onPong(std::string &payload);
     void collectOutput(bool accounted);

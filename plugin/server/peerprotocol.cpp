@@ -195,8 +195,20 @@ qint64 Peer::translate(std::vector<protocol::Event> &events)
 {
     qint64 bytes = 0;
     quint64 messages = 0;
+    quint64 takenBytes = 0;   // by the engine message handler: counted, never queued to the owner
+    const bool offer = m_opened && m_config->messageHandler;
     for (protocol::Event &event : events) {
         if (auto *message = std::get_if<protocol::Message>(&event)) {
+            if (offer) {
+                const std::size_t size = message->external ? std::size_t(static_cast<ReadBlocks::Payload &>(
+                                                                     *message->external).data.size())
+                                                           : message->payload.size();
+                if (offerToHandler(*message)) {
+                    ++messages;
+                    takenBytes += size;
+                    continue;
+                }
+            }
             InEvent &in = m_worker.nextEvent();
             std::size_t size = message->payload.size();
             if (message->external) {   // a large binary message, already in its QByteArray
@@ -234,11 +246,31 @@ qint64 Peer::translate(std::vector<protocol::Event> &events)
         }
         // Ping: the core already queued the pong. Fragment: not requested (deliverFragments off).
     }
+    if (offer)
+        countReplies();
     if (messages && m_opened) {   // once per read, not per message: each is a locked instruction
         m_channel->counters.messagesReceived.fetch_add(messages, std::memory_order_relaxed);
-        m_channel->counters.bytesReceived.fetch_add(quint64(bytes), std::memory_order_relaxed);
+        m_channel->counters.bytesReceived.fetch_add(quint64(bytes) + takenBytes, std::memory_order_relaxed);
     }
     return bytes;
+}
+
+bool Peer::beginClose(quint16 code, std::string_view reason, bool discardQueued)
+{
+    if (discardQueued) {
+        if (const std::size_t dropped = m_out.dropUnstarted())
+            m_channel->counters.outboundQueued.fetch_sub(qint64(dropped), std::memory_order_relaxed);
+    }
+    if (m_core.state() != protocol::ServerConnection::State::Open)
+        return true;
+    if (!m_core.close(code, reason)) {
+        qCDebug(lcServer) << "close code" << code << "cannot be sent: dropping TCP";
+        die();
+        return false;
+    }
+    collectOutput(false);
+    m_deadline = m_worker.now() + m_config->closeTimeoutMs;
+    return true;
 }
 
 void Peer::rememberPing(PendingPing ping)
@@ -319,18 +351,9 @@ void Peer::onCommands()
             }
             break;
         case OutCommand::Kind::Close:
-            if (command.discardQueued)
-                refund += qint64(m_out.dropUnstarted());
-            if (m_core.state() == protocol::ServerConnection::State::Open) {
-                if (!m_core.close(command.code, std::string_view(command.data.constData(),
-                                                                  std::size_t(command.data.size())))) {
-                    qCDebug(lcServer) << "close code" << command.code << "cannot be sent: dropping TCP";
-                    die();
-                    return;
-                }
-                collectOutput(false);
-                m_deadline = m_worker.now() + m_config->closeTimeoutMs;
-            }
+            if (!beginClose(command.code, std::string_view(command.data.constData(), std::size_t(command.data.size())),
+                            command.discardQueued))
+                return;
             break;
         case OutCommand::Kind::Abort:
             die();

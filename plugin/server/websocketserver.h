@@ -2,6 +2,7 @@
 // qws::WebSocketServer: QWebSocketServer's API, function for function, on a threaded engine.
 #pragma once
 
+#include "enginemessage.h"
 #include "quickwebsockets_global.h"
 #include "websocketprotocol.h"
 
@@ -150,6 +151,13 @@ public:
     void setMaxOutboundQueue(qint64 bytes, OutboundPolicy policy = OutboundPolicy::CloseConnection);
     qint64 maxOutboundQueue() const;
     OutboundPolicy outboundPolicy() const;
+
+    /// Runs `handler` on the engine threads for every data message, before it is handed to the
+    /// server's thread; a message it takes (returns true) is not delivered to the WebSocket. Replies
+    /// go out with EngineMessage::sendText()/sendBinary(), with no thread hand-off. An empty handler
+    /// (default) turns it off. Connections opened after the call use it.
+    void setEngineMessageHandler(EngineMessageHandler handler);
+    bool hasEngineMessageHandler() const;
 
     /// Open connections (handshake done, not yet disconnected), pending ones included.
     int connectionCount() const;

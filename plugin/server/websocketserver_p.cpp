@@ -70,6 +70,7 @@ void WebSocketServerPrivate::rebuildConfig()
     config->maxInboundQueue = maxInboundQueue;
     config->maxOutboundQueue = maxOutboundQueue;
     config->outboundPolicy = outboundPolicy;
+    config->messageHandler = engineMessageHandler;
     config->allowedOrigins = allowedOrigins;
     config->secure = secureMode == WebSocketServer::SecureMode;
     config->tls = tls;

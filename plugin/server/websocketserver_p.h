@@ -97,6 +97,7 @@ public:
     QStringList subprotocols;
     int workerThreadCount;
     CompressionOptions compression;
+    EngineMessageHandler engineMessageHandler;
     qint64 maxMessageSize = defaults::kMaxMessageSize;
     qint64 maxFrameSize = defaults::kMaxFrameSize;
     QStringList allowedOrigins;

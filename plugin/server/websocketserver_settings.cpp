@@ -153,6 +153,34 @@ OutboundPolicy WebSocketServer::outboundPolicy() const
     return d_func()->outboundPolicy;
 }
 
+/*!
+    Runs \a handler on the engine threads for each complete data message (text or binary, after
+    decompression), before anything is handed to the server's thread. When it returns true the
+    message is taken: no WebSocket signal reports it, and replies made with
+    EngineMessage::sendText() or sendBinary() go out with the same read's other frames, with no
+    thread hand-off (the fastest path this engine has; see docs/benchmarks.md). When it returns false
+    the message is delivered as usual. Statistics count both kinds.
+
+    The handler is called from every engine thread at once, so it must be thread-safe, and it must
+    not block: the thread serves all its connections. It must not touch QObjects of other threads
+    either. Messages of one connection reach it in order; a reply and a send…() of the owner's thread
+    to the same connection go out in the order the engine takes them.
+
+    Connections opened after the call use \a handler; an empty one (the default) turns it off.
+*/
+void WebSocketServer::setEngineMessageHandler(EngineMessageHandler handler)
+{
+    Q_D(WebSocketServer);
+    d->engineMessageHandler = std::move(handler);
+    d->rebuildConfig();
+}
+
+/*! Returns whether an engine message handler is set. */
+bool WebSocketServer::hasEngineMessageHandler() const
+{
+    return bool(d_func()->engineMessageHandler);
+}
+
 /*! Returns the number of open connections (handshake done, not yet closed), pending ones included. */
 int WebSocketServer::connectionCount() const
 {

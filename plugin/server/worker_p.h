@@ -90,6 +90,7 @@ struct EngineConfig {
     qint64 maxInboundQueue = defaults::kMaxInboundQueue;
     qint64 maxOutboundQueue = defaults::kMaxOutboundQueue;
     OutboundPolicy outboundPolicy = OutboundPolicy::CloseConnection;
+    EngineMessageHandler messageHandler;   ///< empty: every message goes to the owner
     QStringList allowedOrigins;            ///< empty: all
     bool secure = false;
     std::shared_ptr<TlsContext> tls;       ///< set in SecureMode
@@ -192,6 +193,16 @@ public:
     /// What the protocol cores of this thread's peers reuse from one read to the next (events vector,
     /// payload buffers, a MessageAssembler): no allocation per small message in the core.
     protocol::ReceiveScratch &receiveScratch() { return m_receiveScratch; }
+    /// What the engine message handler's replies to the peer being translated add to its counters,
+    /// added to them once per read (Peer::translate()), not per reply: each is a locked instruction.
+    struct ReplyTally {
+        qint64 queued = 0;
+        quint64 messages = 0;
+        quint64 bytes = 0;
+        bool refused = false;   ///< a reply passed maxOutboundQueue (the owner hears of it once per read)
+        bool closing = false;   ///< … and the engine began closing with 1008 for it
+    };
+    ReplyTally &replyTally() { return m_replyTally; }
     void scheduleTimer(Peer *peer, qint64 when);
     /// True with a level-triggered Poller (poll): peers must report their interest (setInterest).
     bool levelTriggered() const { return m_levelTriggered; }
@@ -271,6 +282,7 @@ private:
     std::size_t m_scratchUsed = 0;               // m_scratch[used, size) are spares to overwrite
     SpareEvents m_spareEvents;
     protocol::ReceiveScratch m_receiveScratch;
+    ReplyTally m_replyTally;
     ReadBlocks m_readBlocks;
     std::vector<Peer *> m_peers;                 // slot → peer (nullptr: free)
     std::vector<std::uint32_t> m_freeSlots;

@@ -11,6 +11,8 @@
 #include <QtCore/QProcess>
 #include <QtCore/QProcessEnvironment>
 #include <QtCore/QString>
+#include <QtTest/QSignalSpy>
+#include <QtTest/QTest>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -127,6 +129,21 @@ inline QByteArray clientFrame(quint8 opcode, const QByteArray &payload, bool fin
     for (qsizetype i = 0; i < payload.size(); ++i)
         frame.append(char(payload[i] ^ mask[i % 4]));
     return frame;
+}
+
+/// Connects `raw` (its receive buffer `receiveBuffer` bytes when > 0), completes the opening handshake
+/// (`extraHeaders` added to the request) and takes the server's WebSocket; null on failure. The
+/// server's 101 response is left in raw.buffer().
+inline qws::WebSocket *acceptRaw(qws::WebSocketServer &server, RawClient &raw, int receiveBuffer = 0,
+                                 const QByteArray &extraHeaders = {})
+{
+    QSignalSpy newConnection(&server, &qws::WebSocketServer::newConnection);
+    if (!raw.connectTo(server.serverPort(), receiveBuffer) || !raw.send(upgradeRequest("/", extraHeaders))
+        || !raw.readUntil("\r\n\r\n").startsWith("HTTP/1.1 101"))
+        return nullptr;
+    if (!QTest::qWaitFor([&] { return !newConnection.isEmpty(); }, 5000))
+        return nullptr;
+    return server.nextPendingConnection();
 }
 
 /// Debian's python3 (with python3-websockets), not a pyenv one from PATH.

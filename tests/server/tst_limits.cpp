@@ -38,16 +38,6 @@ private Q_SLOTS:
 namespace {
 constexpr qint64 kMiB = 1024 * 1024;
 
-qws::WebSocket *acceptRaw(qws::WebSocketServer &server, RawClient &raw, int receiveBuffer = 0)
-{
-    QSignalSpy newConnection(&server, &qws::WebSocketServer::newConnection);
-    if (!raw.connectTo(server.serverPort(), receiveBuffer) || !raw.send(upgradeRequest())
-        || !raw.readUntil("\r\n\r\n").startsWith("HTTP/1.1 101"))
-        return nullptr;
-    if (!QTest::qWaitFor([&] { return !newConnection.isEmpty(); }, 5000))
-        return nullptr;
-    return server.nextPendingConnection();
-}
 /// One engine thread, a 1 MiB inbound limit: the server flood_client.py floods.
 bool listenForFlood(qws::WebSocketServer &server)
 {
