@@ -103,6 +103,14 @@ std::size_t MessageAssembler::feed(std::span<const std::byte> in, std::vector<Ev
     } forget{m_scratch};
     std::size_t pos = 0;
     while (pos < in.size()) {
+        if (!m_haveHeader && m_headerHave == 0 && !m_inMessage) {
+            if (const std::size_t taken = takeSmallMessage(in.subspan(pos), out)) {
+                pos += taken;
+                if (m_error != Error::None)
+                    return pos;
+                continue;
+            }
+        }
         if (!m_haveHeader) {
             const std::size_t used = readHeader(in.subspan(pos));
             if (m_error != Error::None) {
@@ -191,6 +199,45 @@ std::size_t MessageAssembler::readHeader(std::span<const std::byte> in)
 
 // The sequencing rules of RFC 6455 §5.4 and RFC 7692 §6.1, checked as soon as a header is complete so
 // that a bad or oversized frame fails before its payload arrives.
+// The usual client message in one step: final, masked, uncompressed, text or binary, under 126 bytes,
+// whole in `in`, at a message boundary. What readHeader() → startFrame() → takePayload() → endFrame()
+// would do with it, without their per-frame state: the same checks (a frame any of them would refuse
+// is left to them: they report it), the same payload buffer (m_message, from the scratch's spares),
+// the same event.
+std::size_t MessageAssembler::takeSmallMessage(std::span<const std::byte> in, std::vector<Event> &out)
+{
+    constexpr std::size_t kHeader = 6;   // 2 bytes, 7-bit length, 4-byte mask
+    if (in.size() < kHeader || m_limits.deliverFragments)
+        return 0;
+    const auto b0 = static_cast<std::uint8_t>(in[0]);
+    const auto b1 = static_cast<std::uint8_t>(in[1]);
+    if ((b0 != 0x81 && b0 != 0x82) || !(b1 & 0x80))   // FIN, no RSV bit, Text or Binary; masked
+        return 0;
+    const std::size_t size = b1 & 0x7f;
+    if (size >= 126 || in.size() - kHeader < size || size > m_limits.maxFrameSize || size > m_limits.maxMessageSize)
+        return 0;
+    const bool text = b0 == 0x81;
+    if (!text && m_scratch && m_scratch->allocator && size >= m_scratch->externalMin)
+        return 0;   // the receiver's storage: startFrame()'s placeExternal()
+    const std::array<std::uint8_t, 4> mask{static_cast<std::uint8_t>(in[2]), static_cast<std::uint8_t>(in[3]),
+                                           static_cast<std::uint8_t>(in[4]), static_cast<std::uint8_t>(in[5])};
+    m_message.clear();
+    if (m_message.capacity() < size && m_scratch && !m_scratch->buffers.empty()) {
+        m_message = std::move(m_scratch->buffers.back());
+        m_scratch->buffers.pop_back();
+        m_message.clear();
+    }
+    m_message.resize(size);
+    applyMaskCopy(reinterpret_cast<std::byte *>(m_message.data()), in.data() + kHeader, size, mask, 0);
+    if (text && !isValidUtf8(std::string_view(m_message))) {
+        fail(Error::InvalidUtf8, out);
+        return kHeader + size;
+    }
+    out.push_back(Message{text ? Opcode::Text : Opcode::Binary, std::move(m_message), false, {}});
+    m_message.clear();
+    return kHeader + size;
+}
+
 bool MessageAssembler::startFrame(std::vector<Event> &out, std::span<const std::byte> rest)
 {
     const Opcode op = m_frame.opcode;

@@ -173,6 +173,8 @@ private slots:
     void failsFastOnInvalidUtf8MidFrame();
     void atRestOnlyBetweenMessages();
     void payloadIsHandedOutWithoutSlack();
+    void smallMessagesWholeOrSplit_data();
+    void smallMessagesWholeOrSplit();
 };
 
 void tst_Message::zipBombIsNeverExpanded()
@@ -602,6 +604,70 @@ void tst_Message::payloadIsHandedOutWithoutSlack()
     QVERIFY(m.payload == payload);
     QCOMPARE(m.payload.capacity(), payload.size());
     QVERIFY(!assembler.inMessage());
+}
+
+// Small whole messages at the front of a read take one step (MessageAssembler::takeSmallMessage());
+// split, the same bytes take the frame-by-frame steps. Both must give the same events, failures
+// included: every split point of a stream of every small size, with control frames and fragmented
+// messages in between, and the cases the one step must leave to the general steps.
+void tst_Message::smallMessagesWholeOrSplit_data()
+{
+    QTest::addColumn<QByteArray>("wire");
+    QTest::addColumn<qulonglong>("maxMessage");
+    QTest::addColumn<int>("messages");   // Message events expected before the end or the failure
+    QTest::addColumn<QString>("last");   // the last event, a failure when there is one
+
+    std::string wire;
+    int count = 0;
+    for (std::size_t size = 0; size <= 125; ++size) {
+        const std::string payload = pseudoRandom(size, std::uint32_t(size + 1));
+        std::string ascii(size, 'a');
+        for (std::size_t i = 0; i < size; ++i)
+            ascii[i] = char('a' + (i * 7 + size) % 26);
+        wire += binaryFrame(payload) + textFrame(ascii);
+        count += 2;
+        if (size % 31 == 0) {   // a control frame and a fragmented message between the small ones
+            wire += pingFrame("p") + textFrame("frag", false) + continuationFrame("ment", true);
+            ++count;
+        }
+    }
+    wire += textFrame("\xc3\xa9t\xc3\xa9 \xe2\x82\xac");   // multi-byte UTF-8, 9 bytes
+    ++count;
+    QTest::newRow("sizes 0-125, text and binary") << qba(wire) << qulonglong(1 << 20) << count
+                                                 << textEvent("\xc3\xa9t\xc3\xa9 \xe2\x82\xac");
+
+    const std::string three = textFrame("one") + binaryFrame("two") + textFrame("three");
+    QTest::newRow("invalid UTF-8 in a small text") << qba(three + textFrame("bad \xff") + textFrame("never"))
+                                                   << qulonglong(1 << 20) << 3
+                                                   << failure("InvalidUtf8", 1007);
+    QTest::newRow("text ending inside a code point") << qba(three + textFrame("cut \xe2\x82"))
+                                                     << qulonglong(1 << 20) << 3 << failure("InvalidUtf8", 1007);
+    QTest::newRow("over the message limit") << qba(three + binaryFrame(std::string(60, 'x')))
+                                            << qulonglong(50) << 3 << failure("MessageTooBig", 1009);
+    QTest::newRow("unmasked") << qba(three + makeFrame("plain", {.opcode = 0x1, .masked = false}) + textFrame("never"))
+                              << qulonglong(1 << 20) << 3 << failure("UnmaskedFrame", 1002);
+    QTest::newRow("RSV1 without an extension") << qba(three + makeFrame("x", {.opcode = 0x1, .rsv1 = true}))
+                                               << qulonglong(1 << 20) << 3 << failure("ReservedBits", 1002);
+    QTest::newRow("non-minimal length") << qba(three + makeFrame("short", {.opcode = 0x2, .lengthForm = 16}))
+                                        << qulonglong(1 << 20) << 3 << failure("NonMinimalLength", 1002);
+}
+
+void tst_Message::smallMessagesWholeOrSplit()
+{
+    QFETCH(QByteArray, wire);
+    QFETCH(qulonglong, maxMessage);
+    QFETCH(int, messages);
+    QFETCH(QString, last);
+    Setup setup;
+    setup.limits.maxMessageSize = maxMessage;
+    const QStringList whole = run({"whole", {view(wire)}}, setup);
+    int seen = 0;
+    for (const QString &event : whole)
+        seen += event.startsWith(QLatin1String("text(")) || event.startsWith(QLatin1String("binary(")) ? 1 : 0;
+    QCOMPARE(seen, messages);
+    QVERIFY(!whole.isEmpty());
+    QCOMPARE(whole.back(), last);
+    checkAllChunkings(wire, whole, setup);
 }
 
 QTEST_APPLESS_MAIN(tst_Message)
