@@ -48,7 +48,7 @@ bool Peer::offerToHandler(protocol::Message &message)
         payload = *shared;
     }
     EngineMessage view(*this, payload, shared, message.opcode == protocol::Opcode::Text);
-    if (!m_config->messageHandler(view))
+    if (!(*m_config->messageHandler)(view))
         return false;
     m_worker.receiveScratch().recycle(std::move(message.payload));
     return true;
@@ -57,6 +57,10 @@ bool Peer::offerToHandler(protocol::Message &message)
 void Peer::countReplies()
 {
     Worker::ReplyTally &tally = m_worker.replyTally();
+    if (m_phase == Phase::Dead) {   // die() settled the counters and sent Disconnected last
+        tally = {};
+        return;
+    }
     if (tally.messages) {
         ConnectionCounters &counters = m_channel->counters;
         constexpr auto relaxed = std::memory_order_relaxed;
@@ -85,11 +89,14 @@ bool Peer::reply(bool text, QByteArrayView data, const QByteArray *shared, bool 
     const qint64 queued = m_channel->counters.outboundQueued.load(std::memory_order_relaxed) + tally.queued;
     if (queued > 0 && queued + qint64(size) > m_config->maxOutboundQueue) {
         qCDebug(lcServer) << "connection" << m_channel->info.id << "engine reply refused: outbound queue full";
-        tally.refused = true;
         if (m_config->outboundPolicy == OutboundPolicy::CloseConnection) {
+            // The replies so far into the counters first: the drop below refunds them.
+            countReplies();
+            if (!beginClose(WebSocketProtocol::CloseCodePolicyViolated, kOutboundFull, true))
+                return false;   // dropped instead (cannot happen for 1008 while open)
             tally.closing = true;
-            beginClose(WebSocketProtocol::CloseCodePolicyViolated, kOutboundFull, true);
         }
+        tally.refused = true;
         return false;
     }
     const auto opcode = text ? protocol::Opcode::Text : protocol::Opcode::Binary;
@@ -98,8 +105,10 @@ bool Peer::reply(bool text, QByteArrayView data, const QByteArray *shared, bool 
         std::array<std::byte, protocol::kMaxFrameHeaderSize> header;
         const std::size_t headerSize = protocol::writeFrameHeader(header, opcode, true, false, size);
         const char *headerBytes = reinterpret_cast<const char *>(header.data());
-        if (shared && size > std::size_t(defaults::kInlineFrameMax))
-            m_out.appendFrame(headerBytes, headerSize, *shared, true);   // shared, not copied
+        // Shared, not copied, unless the array does not own its bytes (QByteArray::fromRawData() of a
+        // view the engine will reuse).
+        if (shared && size > std::size_t(defaults::kInlineFrameMax) && shared->capacity() > 0)
+            m_out.appendFrame(headerBytes, headerSize, *shared, true);
         else
             m_out.appendFrameCopy(headerBytes, headerSize, data.data(), size, true);
         charged = qint64(headerSize + size);

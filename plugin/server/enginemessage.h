@@ -45,8 +45,9 @@ public:
     /// (with OutboundPolicy::CloseConnection the connection is then closed with 1008, as for the
     /// owner's sends).
     bool sendText(QByteArrayView utf8);
-    /// The same for a binary message. `data` is shared, not copied, when it is larger than 4 KiB
-    /// (so `sendBinary(message.toByteArray())` echoes a large message without a copy).
+    /// The same for a binary message. Uncompressed, `data` is shared, not copied, when it is larger
+    /// than 4 KiB and owns its bytes (so `sendBinary(message.toByteArray())` echoes a large message
+    /// without a copy; a QByteArray::fromRawData() is copied); compressed, it is deflated.
     bool sendBinary(const QByteArray &data);
 
 private:

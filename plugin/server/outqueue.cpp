@@ -63,7 +63,7 @@ void OutQueue::appendFrameCopy(const char *header, std::size_t headerSize, const
     if (!tail) {
         tail = &m_chunks.emplace_back();
         tail->accounted = accounted;
-        tail->bytes.reserve(std::clamp<std::size_t>(total, 4096, kTailMax));
+        tail->bytes.reserve(total > kTailMax ? total : std::max<std::size_t>(total, 4096));
     }
     tail->bytes.append(header, headerSize);
     tail->bytes.append(payload, size);

@@ -241,11 +241,8 @@ void WebSocketPrivate::deliver(const InEvent &event, const QPointer<WebSocket> &
     case InEvent::Kind::Failed:
         setErrorString(event.text);
         break;
-    case InEvent::Kind::OutboundFull:   // the engine message handler's replies, as admit() for send…()
-        if (!outboundFullSignalled) {
-            outboundFullSignalled = true;
-            Q_EMIT q->outboundQueueFull();
-        }
+    case InEvent::Kind::OutboundFull:   // the engine message handler's replies: once per read that refused
+        Q_EMIT q->outboundQueueFull();
         if (guard && event.code) {
             closeCode = event.code;
             setCloseReason(event.text);

@@ -155,7 +155,7 @@ public:
     /// Runs `handler` on the engine threads for every data message, before it is handed to the
     /// server's thread; a message it takes (returns true) is not delivered to the WebSocket. Replies
     /// go out with EngineMessage::sendText()/sendBinary(), with no thread hand-off. An empty handler
-    /// (default) turns it off. Connections opened after the call use it.
+    /// (default) turns it off. Connections accepted after the call use it, for their whole life.
     void setEngineMessageHandler(EngineMessageHandler handler);
     bool hasEngineMessageHandler() const;
 

@@ -97,7 +97,7 @@ public:
     QStringList subprotocols;
     int workerThreadCount;
     CompressionOptions compression;
-    EngineMessageHandler engineMessageHandler;
+    std::shared_ptr<const EngineMessageHandler> engineMessageHandler;   ///< one object, shared by the snapshots
     qint64 maxMessageSize = defaults::kMaxMessageSize;
     qint64 maxFrameSize = defaults::kMaxFrameSize;
     QStringList allowedOrigins;

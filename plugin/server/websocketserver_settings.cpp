@@ -166,12 +166,17 @@ OutboundPolicy WebSocketServer::outboundPolicy() const
     either. Messages of one connection reach it in order; a reply and a send…() of the owner's thread
     to the same connection go out in the order the engine takes them.
 
-    Connections opened after the call use \a handler; an empty one (the default) turns it off.
+    Each connection keeps the handler that was set when it was accepted (TCP), for its whole life: a
+    call affects connections accepted after it, and an empty \a handler (the default) turns the
+    handler off for those only. So whatever the handler uses must outlive the connections accepted
+    while it was set, or the server (destroying it stops the engine threads first). The function is
+    kept once, not copied per connection; it is destroyed with the last connection (or settings
+    snapshot) that holds it, possibly on an engine thread.
 */
 void WebSocketServer::setEngineMessageHandler(EngineMessageHandler handler)
 {
     Q_D(WebSocketServer);
-    d->engineMessageHandler = std::move(handler);
+    d->engineMessageHandler = handler ? std::make_shared<const EngineMessageHandler>(std::move(handler)) : nullptr;
     d->rebuildConfig();
 }
 

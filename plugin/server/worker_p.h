@@ -90,7 +90,7 @@ struct EngineConfig {
     qint64 maxInboundQueue = defaults::kMaxInboundQueue;
     qint64 maxOutboundQueue = defaults::kMaxOutboundQueue;
     OutboundPolicy outboundPolicy = OutboundPolicy::CloseConnection;
-    EngineMessageHandler messageHandler;   ///< empty: every message goes to the owner
+    std::shared_ptr<const EngineMessageHandler> messageHandler;   ///< null: every message goes to the owner
     QStringList allowedOrigins;            ///< empty: all
     bool secure = false;
     std::shared_ptr<TlsContext> tls;       ///< set in SecureMode

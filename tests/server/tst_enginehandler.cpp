@@ -32,6 +32,8 @@ private Q_SLOTS:
     void outboundBoundRefusesReplies_data();
     void outboundBoundRefusesReplies();
     void handlerAppliesToLaterConnections();
+    void repliesRefusedOnceClosing();
+    void keptPayloadsStayIntact();
     void manyClientsOnSeveralThreads();
 };
 
@@ -39,13 +41,13 @@ namespace {
 
 constexpr qint64 kMiB = 1024 * 1024;
 
-/// What the handler saw, written from engine threads, read by the test's thread.
+/// What the handler saw, written from engine threads, read by the test's thread. (Each test declares
+/// what its handler uses before its server: the server stops the engine threads before that goes.)
 struct Seen {
     std::mutex mutex;
     std::vector<QByteArray> payloads;
     std::vector<quint64> ids;
     std::atomic<bool> onServerThread{false};
-    std::atomic<int> refused{0};
     void add(const qws::EngineMessage &message)
     {
         std::lock_guard lock(mutex);
@@ -56,6 +58,11 @@ struct Seen {
     {
         std::lock_guard lock(mutex);
         return payloads.size();
+    }
+    quint64 firstId()
+    {
+        std::lock_guard lock(mutex);
+        return ids.empty() ? 0 : ids.front();
     }
 };
 
@@ -72,9 +79,9 @@ std::unique_ptr<QWebSocket> connectClient(const qws::WebSocketServer &server)
 
 void tst_EngineHandler::takenMessagesNeverReachTheSignals()
 {
-    qws::WebSocketServer server(QString(), qws::WebSocketServer::NonSecureMode);
     QThread *const serverThread = QThread::currentThread();
     Seen seen;
+    qws::WebSocketServer server(QString(), qws::WebSocketServer::NonSecureMode);
     server.setEngineMessageHandler([&](qws::EngineMessage &message) {
         if (QThread::currentThread() == serverThread)
             seen.onServerThread = true;
@@ -112,7 +119,7 @@ void tst_EngineHandler::takenMessagesNeverReachTheSignals()
     QTest::qWait(50);   // a round that would carry them to the owner has long arrived
     QCOMPARE(text.size() + binary.size() + socketText.size() + socketBinary.size(), 0);
     // Counted like any other message; the id is the WebSocket's.
-    QCOMPARE(seen.ids.front(), socket->id());
+    QCOMPARE(seen.firstId(), socket->id());
     QTRY_COMPARE(socket->stats().messagesSent, quint64(2 * kCount));
     const qws::ConnectionStats stats = socket->stats();
     QCOMPARE(stats.messagesReceived, quint64(2 * kCount));
@@ -122,8 +129,8 @@ void tst_EngineHandler::takenMessagesNeverReachTheSignals()
 
 void tst_EngineHandler::declinedMessagesAreDeliveredInOrder()
 {
-    qws::WebSocketServer server(QString(), qws::WebSocketServer::NonSecureMode);
     Seen seen;
+    qws::WebSocketServer server(QString(), qws::WebSocketServer::NonSecureMode);
     server.setEngineMessageHandler([&](qws::EngineMessage &message) {
         seen.add(message);
         if (!message.payload().startsWith("engine:"))
@@ -157,16 +164,20 @@ void tst_EngineHandler::declinedMessagesAreDeliveredInOrder()
     sortedEchoed.sort();
     sortedSent.sort();
     QCOMPARE(sortedEchoed, sortedSent);
-    for (const QString &message : std::as_const(echoed)) {   // each path keeps its own order
-        if (message.startsWith(QLatin1String("engine:")))
-            QCOMPARE(message, sent.at(message.mid(7).toInt()));
-    }
+    // Each path keeps its own order: the handler's replies, and the owner's echoes.
+    QStringList engineOrder, ownerOrder;
+    for (const QString &message : std::as_const(echoed))
+        (message.startsWith(QLatin1String("engine:")) ? engineOrder : ownerOrder) << message;
+    QStringList engineSent = sent;
+    engineSent.removeIf([](const QString &m) { return !m.startsWith(QLatin1String("engine:")); });
+    QCOMPARE(engineOrder, engineSent);
+    QCOMPARE(ownerOrder, forOwner);
 }
 
 void tst_EngineHandler::largeBinaryIsSharedNotCopied()
 {
-    qws::WebSocketServer server(QString(), qws::WebSocketServer::NonSecureMode);
     std::atomic<int> shared{0}, copied{0};
+    qws::WebSocketServer server(QString(), qws::WebSocketServer::NonSecureMode);
     server.setEngineMessageHandler([&](qws::EngineMessage &message) {
         const QByteArray bytes = message.toByteArray();
         (bytes.constData() == message.payload().data() ? shared : copied)++;
@@ -203,8 +214,8 @@ void tst_EngineHandler::largeBinaryIsSharedNotCopied()
 
 void tst_EngineHandler::invalidTextReplyIsRefused()
 {
-    qws::WebSocketServer server(QString(), qws::WebSocketServer::NonSecureMode);
     std::atomic<int> invalidAccepted{0}, validAccepted{0};
+    qws::WebSocketServer server(QString(), qws::WebSocketServer::NonSecureMode);
     server.setEngineMessageHandler([&](qws::EngineMessage &message) {
         if (message.sendText(QByteArrayView("bad \xff\xfe", 6)))   // not UTF-8
             ++invalidAccepted;
@@ -273,12 +284,12 @@ void tst_EngineHandler::outboundBoundRefusesReplies_data()
 void tst_EngineHandler::outboundBoundRefusesReplies()
 {
     QFETCH(bool, closeConnection);
-    qws::WebSocketServer server(QString(), qws::WebSocketServer::NonSecureMode);
-    server.setMaxOutboundQueue(kMiB, closeConnection ? qws::OutboundPolicy::CloseConnection
-                                                     : qws::OutboundPolicy::RejectSends);
     const QByteArray big(256 * 1024, 'x');
     std::atomic<int> accepted{0}, refused{0};
     std::atomic<qint64> mostQueued{0};
+    qws::WebSocketServer server(QString(), qws::WebSocketServer::NonSecureMode);
+    server.setMaxOutboundQueue(kMiB, closeConnection ? qws::OutboundPolicy::CloseConnection
+                                                     : qws::OutboundPolicy::RejectSends);
     server.setEngineMessageHandler([&](qws::EngineMessage &message) {
         if (message.sendBinary(big))
             ++accepted;
@@ -311,8 +322,16 @@ void tst_EngineHandler::outboundBoundRefusesReplies()
         raw.close();
         QTRY_COMPARE(disconnected.size(), 1);
     } else {
-        QCOMPARE(socket->state(), QAbstractSocket::ConnectedState);   // RejectSends keeps the connection
+        // RejectSends keeps the connection; once the client reads, everything accepted goes out.
+        QTest::qWait(100);
+        QCOMPARE(socket->state(), QAbstractSocket::ConnectedState);
         QVERIFY(disconnected.isEmpty());
+        QVERIFY(QTest::qWaitFor([&] {
+            raw.readUntil("\x01\x02\x03\x04", 10);
+            raw.clear();
+            return socket->stats().outboundQueued == 0;
+        }, 20000));
+        QCOMPARE(socket->stats().messagesSent, quint64(accepted.load()));
     }
 }
 
@@ -348,10 +367,10 @@ void tst_EngineHandler::handlerAppliesToLaterConnections()
 
 void tst_EngineHandler::manyClientsOnSeveralThreads()
 {
+    std::atomic<quint64> handled{0};
     qws::WebSocketServer server(QString(), qws::WebSocketServer::NonSecureMode);
     server.setWorkerThreadCount(3);
     server.setMaxPendingConnections(100);
-    std::atomic<quint64> handled{0};
     server.setEngineMessageHandler([&](qws::EngineMessage &message) {
         ++handled;
         return message.sendText(message.payload());
@@ -377,6 +396,73 @@ void tst_EngineHandler::manyClientsOnSeveralThreads()
         for (int i = 0; i < kEach; ++i)
             QCOMPARE(echoed[std::size_t(c)].at(i), QStringLiteral("%1/%2").arg(c).arg(i));
     }
+}
+
+void tst_EngineHandler::repliesRefusedOnceClosing()
+{
+    std::atomic<int> offered{0}, replied{0};
+    qws::WebSocketServer server(QString(), qws::WebSocketServer::NonSecureMode);
+    server.setEngineMessageHandler([&](qws::EngineMessage &message) {
+        ++offered;
+        if (message.sendText("reply"))
+            ++replied;
+        return true;
+    });
+    QVERIFY(server.listen(QHostAddress::LocalHost));
+    RawClient raw;
+    std::unique_ptr<qws::WebSocket> socket(acceptRaw(server, raw));
+    QVERIFY(socket);
+    raw.clear();
+    QVERIFY(raw.send(clientFrame(0x1, "before")));
+    QVERIFY(raw.readUntil("reply").contains("reply"));
+    QCOMPARE(replied.load(), 1);
+    raw.clear();
+    socket->close(qws::WebSocketProtocol::CloseCodeGoingAway);   // the owner closes; the peer has not answered
+    QVERIFY(raw.readUntil("\x03\xe9").startsWith("\x88"));     // our close frame, 1001
+    QVERIFY(raw.send(clientFrame(0x1, "after")));               // the peer still sends before its close
+    QTRY_COMPARE(offered.load(), 2);
+    QCOMPARE(replied.load(), 1);   // no data frame after our close frame
+    QVERIFY(raw.send(clientFrame(0x8, QByteArray("\x03\xe9", 2))));
+    QVERIFY(raw.waitForClose());
+    QCOMPARE(raw.buffer().indexOf("reply"), -1);
+}
+
+void tst_EngineHandler::keptPayloadsStayIntact()
+{
+    std::mutex mutex;
+    QList<QByteArray> kept;
+    qws::WebSocketServer server(QString(), qws::WebSocketServer::NonSecureMode);
+    server.setWorkerThreadCount(1);
+    server.setEngineMessageHandler([&](qws::EngineMessage &message) {
+        if (message.payload().startsWith("keep")) {
+            std::lock_guard lock(mutex);
+            kept << message.toByteArray();   // shares the engine's read block
+        }
+        return message.sendText("ok");
+    });
+    QVERIFY(server.listen(QHostAddress::LocalHost));
+    std::unique_ptr<QWebSocket> client = connectClient(server);
+    QVERIFY(client);
+    int oks = 0;
+    connect(client.get(), &QWebSocket::textMessageReceived, this, [&](const QString &) { ++oks; });
+    auto patterned = [](const QByteArray &prefix, int n, int size) {
+        QByteArray payload = prefix + QByteArray::number(n) + ':';
+        while (payload.size() < size)
+            payload += char('a' + (payload.size() * 7 + n) % 26);
+        return payload;
+    };
+    QList<QByteArray> sentKept;
+    for (int i = 0; i < 40; ++i) {
+        sentKept << patterned("keep", i, 16 * 1024);
+        client->sendBinaryMessage(sentKept.back());
+    }
+    for (int i = 0; i < 400; ++i)   // ~6 MiB more through the same thread's read blocks
+        client->sendBinaryMessage(patterned("pass", i, 16 * 1024));
+    QTRY_COMPARE_WITH_TIMEOUT(oks, 440, 20000);
+    std::lock_guard lock(mutex);
+    QCOMPARE(kept.size(), sentKept.size());
+    for (int i = 0; i < kept.size(); ++i)
+        QVERIFY2(kept.at(i) == sentKept.at(i), qPrintable(QString::number(i)));
 }
 
 QTEST_GUILESS_MAIN(tst_EngineHandler)
