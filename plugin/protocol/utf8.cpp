@@ -208,6 +208,29 @@ ValidateFn selectedValidate() noexcept
 constexpr ValidateFn selectedValidate() noexcept { return validateBaseline; }
 #endif
 
+// True when all `n` bytes at p are ASCII: 16 bytes a step, then 8, then one at a time.
+bool allAscii(const unsigned char *p, std::size_t n) noexcept
+{
+    std::size_t i = 0;
+    for (; i + kBlock <= n; i += kBlock) {
+        if (!asciiBlock(p + i))
+            return false;
+    }
+    std::uint64_t high = 0;
+    if (i + 8 <= n) {
+        std::uint64_t word;
+        std::memcpy(&word, p + i, 8);
+        high = word;
+        i += 8;
+    }
+    for (; i < n; ++i)
+        high |= p[i];
+    return (high & UINT64_C(0x8080808080808080)) == 0;
+}
+
+// Whole short texts (most messages) are usually ASCII: one pass of block tests, no DFA dispatch.
+constexpr std::size_t kAsciiFirstMax = 256;
+
 } // namespace
 
 bool Utf8Validator::write(std::span<const std::byte> piece) noexcept
@@ -226,14 +249,15 @@ bool Utf8Validator::write(std::string_view piece) noexcept
 
 bool isValidUtf8(std::span<const std::byte> data) noexcept
 {
+    if (data.size() <= kAsciiFirstMax && allAscii(reinterpret_cast<const unsigned char *>(data.data()), data.size()))
+        return true;
     Utf8Validator v;
     return v.write(data) && v.finish();
 }
 
 bool isValidUtf8(std::string_view data) noexcept
 {
-    Utf8Validator v;
-    return v.write(data) && v.finish();
+    return isValidUtf8(std::span<const std::byte>(reinterpret_cast<const std::byte *>(data.data()), data.size()));
 }
 
 } // namespace qws::protocol

@@ -103,7 +103,13 @@ bool Peer::reply(bool text, QByteArrayView data, const QByteArray *shared, bool 
     qint64 charged = 0;
     if (!m_core.isCompressed() || size < m_config->connection.deflate.minMessageSize) {
         std::array<std::byte, protocol::kMaxFrameHeaderSize> header;
-        const std::size_t headerSize = protocol::writeFrameHeader(header, opcode, true, false, size);
+        std::size_t headerSize = 2;
+        if (size < 126) {   // the usual reply: FIN + opcode, 7-bit length, unmasked
+            header[0] = std::byte(0x80 | std::uint8_t(opcode));
+            header[1] = std::byte(size);
+        } else {
+            headerSize = protocol::writeFrameHeader(header, opcode, true, false, size);
+        }
         const char *headerBytes = reinterpret_cast<const char *>(header.data());
         // Shared, not copied, unless the array does not own its bytes (QByteArray::fromRawData() of a
         // view the engine will reuse).

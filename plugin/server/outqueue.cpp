@@ -57,17 +57,25 @@ void OutQueue::appendBytes(std::string bytes, bool accounted)
 void OutQueue::appendFrameCopy(const char *header, std::size_t headerSize, const char *payload, std::size_t size,
                                bool accounted)
 {
-    constexpr std::size_t kTailMax = 64 * 1024;
-    const std::size_t total = headerSize + size;
-    Chunk *tail = openTail(accounted, total, kTailMax);
-    if (!tail) {
+    // A QByteArray, not a std::string: its resize() leaves the new bytes as they are (no zero fill
+    // before the copy), and it is never shared (only this queue holds it).
+    constexpr qsizetype kTailMax = 64 * 1024;
+    const auto total = qsizetype(headerSize + size);
+    Chunk *tail = isEmpty() ? nullptr : &m_chunks.back();
+    if (!tail || !tail->tail || tail->accounted != accounted || tail->offset != 0
+        || tail->payload.size() + total > kTailMax) {
         tail = &m_chunks.emplace_back();
         tail->accounted = accounted;
-        tail->bytes.reserve(total > kTailMax ? total : std::max<std::size_t>(total, 4096));
+        tail->tail = true;
+        tail->payload.reserve(total > kTailMax ? total : std::max<qsizetype>(total, 4096));
     }
-    tail->bytes.append(header, headerSize);
-    tail->bytes.append(payload, size);
-    m_bytes += total;
+    const qsizetype old = tail->payload.size();
+    tail->payload.resize(old + total);
+    char *out = tail->payload.data() + old;
+    std::memcpy(out, header, headerSize);
+    if (size)
+        std::memcpy(out + headerSize, payload, size);
+    m_bytes += std::size_t(total);
 }
 
 int OutQueue::gather(struct iovec *iov, int max) const

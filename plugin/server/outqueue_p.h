@@ -47,6 +47,7 @@ private:
         std::array<char, 14> header{};
         unsigned char headerSize = 0;
         bool accounted = false;
+        bool tail = false;   ///< `payload` is this queue's own buffer of copied frames (appendFrameCopy())
         QByteArray payload;
         std::string bytes;
         std::size_t offset = 0;

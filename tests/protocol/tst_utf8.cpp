@@ -137,6 +137,7 @@ private slots:
     void sequences_data();
     void sequences();
     void invalidByteAtEveryPositionOfLongText();
+    void shortTextsEveryLengthAndPosition();
     void exhaustiveShortSequences();
     void randomAgainstReference();
     void longPiecesAgainstReference();
@@ -282,6 +283,29 @@ void TestUtf8::invalidByteAtEveryPositionOfLongText()
         bool complete = false;
         const int at = referenceFirstInvalid(s, complete);
         checkAllChunkings(s, at, complete);
+    }
+}
+
+// isValidUtf8() takes short all-ASCII texts in one pass of 16-, 8- and 1-byte steps: every length up to
+// 300 (past that pass's 256-byte limit), a byte with the top bit set at every position, and valid
+// multi-byte text at every position.
+void TestUtf8::shortTextsEveryLengthAndPosition()
+{
+    for (std::size_t n = 0; n <= 300; ++n) {
+        const std::string ascii(n, 'a');
+        QVERIFY(isValidUtf8(ascii));
+        for (std::size_t pos = 0; pos < n; ++pos) {
+            std::string bad = ascii;
+            bad[pos] = char(0x80);
+            QVERIFY2(!isValidUtf8(bad), qPrintable(QStringLiteral("0x80 at %1 of %2").arg(pos).arg(n)));
+            bad[pos] = char(0xFF);
+            QVERIFY2(!isValidUtf8(bad), qPrintable(QStringLiteral("0xFF at %1 of %2").arg(pos).arg(n)));
+            if (pos + 2 <= n) {
+                std::string good = ascii;
+                good.replace(pos, 2, "\xc3\xa9");   // U+00E9
+                QVERIFY2(isValidUtf8(good), qPrintable(QStringLiteral("U+00E9 at %1 of %2").arg(pos).arg(n)));
+            }
+        }
     }
 }
 
