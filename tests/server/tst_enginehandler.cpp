@@ -143,7 +143,11 @@ void tst_EngineHandler::declinedMessagesAreDeliveredInOrder()
                 owner << m;
                 socket->sendTextMessage(m);
             });
-    connect(&server, &qws::WebSocketServer::newConnection, this, [&] { while (server.nextPendingConnection()) {} });
+    std::vector<std::unique_ptr<qws::WebSocket>> taken;   // the test owns what it takes
+    connect(&server, &qws::WebSocketServer::newConnection, this, [&] {
+        while (qws::WebSocket *socket = server.nextPendingConnection())
+            taken.emplace_back(socket);
+    });
     QVERIFY(server.listen(QHostAddress::LocalHost));
     std::unique_ptr<QWebSocket> client = connectClient(server);
     QVERIFY(client);
@@ -375,7 +379,11 @@ void tst_EngineHandler::manyClientsOnSeveralThreads()
         ++handled;
         return message.sendText(message.payload());
     });
-    connect(&server, &qws::WebSocketServer::newConnection, this, [&] { while (server.nextPendingConnection()) {} });
+    std::vector<std::unique_ptr<qws::WebSocket>> taken;   // the test owns what it takes
+    connect(&server, &qws::WebSocketServer::newConnection, this, [&] {
+        while (qws::WebSocket *socket = server.nextPendingConnection())
+            taken.emplace_back(socket);
+    });
     QVERIFY(server.listen(QHostAddress::LocalHost));
     constexpr int kClients = 24, kEach = 200;
     std::vector<std::unique_ptr<QWebSocket>> clients;
