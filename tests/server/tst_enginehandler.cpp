@@ -75,6 +75,30 @@ std::unique_ptr<QWebSocket> connectClient(const qws::WebSocketServer &server)
     return client;
 }
 
+/// Every text message `client` receives, in order, appended to `into`.
+void collectTexts(QWebSocket &client, QStringList &into)
+{
+    QObject::connect(&client, &QWebSocket::textMessageReceived, &client, [&into](const QString &m) { into << m; });
+}
+
+/// A new client sends `text` and returns the first text it gets back (empty after 5 s), and the state
+/// it is in a moment later (a client that got invalid UTF-8 would be closing).
+QString firstReply(const qws::WebSocketServer &server, const QString &text,
+                   QAbstractSocket::SocketState *stateAfter = nullptr)
+{
+    std::unique_ptr<QWebSocket> client = connectClient(server);
+    if (!client)
+        return {};
+    QStringList replies;
+    collectTexts(*client, replies);
+    client->sendTextMessage(text);
+    QTest::qWaitFor([&] { return !replies.isEmpty(); }, 5000);
+    QTest::qWait(20);
+    if (stateAfter)
+        *stateAfter = client->state();
+    return replies.value(0);
+}
+
 } // namespace
 
 void tst_EngineHandler::takenMessagesNeverReachTheSignals()
@@ -99,9 +123,9 @@ void tst_EngineHandler::takenMessagesNeverReachTheSignals()
     std::unique_ptr<qws::WebSocket> socket(server.nextPendingConnection());
     QSignalSpy socketText(socket.get(), &qws::WebSocket::textMessageReceived);
     QSignalSpy socketBinary(socket.get(), &qws::WebSocket::binaryMessageReceived);
-    QList<QString> texts;
+    QStringList texts;
     QList<QByteArray> binaries;
-    connect(client.get(), &QWebSocket::textMessageReceived, this, [&](const QString &m) { texts << m; });
+    collectTexts(*client, texts);
     connect(client.get(), &QWebSocket::binaryMessageReceived, this, [&](const QByteArray &m) { binaries << m; });
 
     constexpr int kCount = 50;
@@ -152,7 +176,7 @@ void tst_EngineHandler::declinedMessagesAreDeliveredInOrder()
     std::unique_ptr<QWebSocket> client = connectClient(server);
     QVERIFY(client);
     QStringList echoed;
-    connect(client.get(), &QWebSocket::textMessageReceived, this, [&](const QString &m) { echoed << m; });
+    collectTexts(*client, echoed);
     QStringList sent, forOwner;
     for (int i = 0; i < 60; ++i) {
         const QString message = (i % 3 ? QStringLiteral("owner:%1") : QStringLiteral("engine:%1")).arg(i);
@@ -230,15 +254,11 @@ void tst_EngineHandler::invalidTextReplyIsRefused()
         return true;
     });
     QVERIFY(server.listen(QHostAddress::LocalHost));
-    std::unique_ptr<QWebSocket> client = connectClient(server);
-    QVERIFY(client);
-    QStringList echoed;
-    connect(client.get(), &QWebSocket::textMessageReceived, this, [&](const QString &m) { echoed << m; });
-    client->sendTextMessage(QStringLiteral("ü"));
-    QTRY_COMPARE(echoed, QStringList{QStringLiteral("ü ok")});
+    QAbstractSocket::SocketState after = QAbstractSocket::UnconnectedState;
+    QCOMPARE(firstReply(server, QStringLiteral("ü"), &after), QStringLiteral("ü ok"));
     QCOMPARE(invalidAccepted.load(), 0);
     QCOMPARE(validAccepted.load(), 1);
-    QCOMPARE(client->state(), QAbstractSocket::ConnectedState);   // nothing invalid reached the wire
+    QCOMPARE(after, QAbstractSocket::ConnectedState);   // nothing invalid reached the wire
 }
 
 void tst_EngineHandler::repliesAreCompressedWhenNegotiated()
@@ -353,20 +373,15 @@ void tst_EngineHandler::handlerAppliesToLaterConnections()
     std::unique_ptr<QWebSocket> after = connectClient(server);
     QVERIFY(after);
     QStringList fromBefore, fromAfter;
-    connect(before.get(), &QWebSocket::textMessageReceived, this, [&](const QString &m) { fromBefore << m; });
-    connect(after.get(), &QWebSocket::textMessageReceived, this, [&](const QString &m) { fromAfter << m; });
+    collectTexts(*before, fromBefore);
+    collectTexts(*after, fromAfter);
     before->sendTextMessage(QStringLiteral("one"));
     after->sendTextMessage(QStringLiteral("two"));
     QTRY_COMPARE(fromBefore, QStringList{QStringLiteral("one")});               // the owner's echo
     QTRY_COMPARE(fromAfter, QStringList{QStringLiteral("engine:two")});        // the handler's
     server.setEngineMessageHandler({});
     QVERIFY(!server.hasEngineMessageHandler());
-    std::unique_ptr<QWebSocket> last = connectClient(server);
-    QVERIFY(last);
-    QStringList fromLast;
-    connect(last.get(), &QWebSocket::textMessageReceived, this, [&](const QString &m) { fromLast << m; });
-    last->sendTextMessage(QStringLiteral("three"));
-    QTRY_COMPARE(fromLast, QStringList{QStringLiteral("three")});
+    QCOMPARE(firstReply(server, QStringLiteral("three")), QStringLiteral("three"));   // the owner's again
 }
 
 void tst_EngineHandler::manyClientsOnSeveralThreads()
