@@ -444,7 +444,7 @@ def run_load(a, loadgen, pin, out_json):
             md += ['- %s: %s.' % (SERVER_TITLES.get(s, s), notes[s])]
     if any(s in notes for s in a.servers):
         md.append('')
-    md += ['Run it: `scripts/bench.sh --write-docs` (about 17 minutes with 3 rounds and the 19,000-connection idle workload; '
+    md += ['Run it: `scripts/bench.sh --write-docs` (about 13 minutes with 3 rounds and the 19,000-connection idle workload; '
            '`--quick` takes seconds, `--servers qtref,raw` limits the servers). Raw data: `bench/results.json`.', '',
            '### Reference servers', '', table(results, wl, ['qtref', 'raw']), '']
     if ours:
