@@ -57,25 +57,24 @@ void OutQueue::appendBytes(std::string bytes, bool accounted)
 void OutQueue::appendFrameCopy(const char *header, std::size_t headerSize, const char *payload, std::size_t size,
                                bool accounted)
 {
-    // A QByteArray, not a std::string: its resize() leaves the new bytes as they are (no zero fill
-    // before the copy), and it is never shared (only this queue holds it).
-    constexpr qsizetype kTailMax = 64 * 1024;
-    const auto total = qsizetype(headerSize + size);
+    // A buffer of 4 KiB (or the frame's size) allocated once, uninitialised, and filled frame after
+    // frame; only this queue holds it. A frame that does not fit starts the next one.
+    constexpr std::size_t kTailSize = 4096;
+    const std::size_t total = headerSize + size;
     Chunk *tail = isEmpty() ? nullptr : &m_chunks.back();
     if (!tail || !tail->tail || tail->accounted != accounted || tail->offset != 0
-        || tail->payload.size() + total > kTailMax) {
+        || tail->fill + total > std::size_t(tail->payload.size())) {
         tail = &m_chunks.emplace_back();
         tail->accounted = accounted;
         tail->tail = true;
-        tail->payload.reserve(total > kTailMax ? total : std::max<qsizetype>(total, 4096));
+        tail->payload = QByteArray(qsizetype(std::max(total, kTailSize)), Qt::Uninitialized);
     }
-    const qsizetype old = tail->payload.size();
-    tail->payload.resize(old + total);
-    char *out = tail->payload.data() + old;
+    char *out = tail->payload.data() + tail->fill;
     std::memcpy(out, header, headerSize);
     if (size)
         std::memcpy(out + headerSize, payload, size);
-    m_bytes += std::size_t(total);
+    tail->fill += total;
+    m_bytes += total;
 }
 
 int OutQueue::gather(struct iovec *iov, int max) const
@@ -98,8 +97,8 @@ int OutQueue::gather(struct iovec *iov, int max) const
         };
         if (chunk.headerSize)
             add(chunk.header.data(), chunk.headerSize);
-        if (!chunk.payload.isEmpty())
-            add(chunk.payload.constData(), std::size_t(chunk.payload.size()));
+        if (const std::size_t size = chunk.payloadSize())
+            add(chunk.payload.constData(), size);
         if (!chunk.bytes.empty())
             add(chunk.bytes.data(), chunk.bytes.size());
     }

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -48,10 +49,12 @@ private:
         unsigned char headerSize = 0;
         bool accounted = false;
         bool tail = false;   ///< `payload` is this queue's own buffer of copied frames (appendFrameCopy())
+        std::size_t fill = 0;   ///< tail only: the bytes of `payload` in use (the rest is room)
         QByteArray payload;
         std::string bytes;
         std::size_t offset = 0;
-        std::size_t size() const { return headerSize + std::size_t(payload.size()) + bytes.size(); }
+        std::size_t payloadSize() const { return tail ? fill : std::size_t(payload.size()); }
+        std::size_t size() const { return headerSize + payloadSize() + bytes.size(); }
     };
     /// The last chunk when it holds only bytes not yet started and `more` fit in it up to `limit`.
     Chunk *openTail(bool accounted, std::size_t more, std::size_t limit);
