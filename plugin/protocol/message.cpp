@@ -197,8 +197,6 @@ std::size_t MessageAssembler::readHeader(std::span<const std::byte> in)
     return used;
 }
 
-// The sequencing rules of RFC 6455 §5.4 and RFC 7692 §6.1, checked as soon as a header is complete so
-// that a bad or oversized frame fails before its payload arrives.
 // The usual client message in one step: final, masked, uncompressed, text or binary, under 126 bytes,
 // whole in `in`, at a message boundary. What readHeader() → startFrame() → takePayload() → endFrame()
 // would do with it, without their per-frame state: the same checks (a frame any of them would refuse
@@ -230,6 +228,7 @@ std::size_t MessageAssembler::takeSmallMessage(std::span<const std::byte> in, st
     m_message.resize(size);
     applyMaskCopy(reinterpret_cast<std::byte *>(m_message.data()), in.data() + kHeader, size, mask, 0);
     if (text && !isValidUtf8(std::string_view(m_message))) {
+        m_inMessage = true;   // as startFrame() leaves it when takePayload() fails
         fail(Error::InvalidUtf8, out);
         return kHeader + size;
     }
@@ -238,6 +237,8 @@ std::size_t MessageAssembler::takeSmallMessage(std::span<const std::byte> in, st
     return kHeader + size;
 }
 
+// The sequencing rules of RFC 6455 §5.4 and RFC 7692 §6.1, checked as soon as a header is complete so
+// that a bad or oversized frame fails before its payload arrives.
 bool MessageAssembler::startFrame(std::vector<Event> &out, std::span<const std::byte> rest)
 {
     const Opcode op = m_frame.opcode;

@@ -83,7 +83,7 @@ public:
     }
 
 private:
-    // Steps of feed(); each returns false after recording a failure (see message.cpp).
+    // Steps of feed() (see message.cpp); the bool ones return false after recording a failure.
     /// A small whole message in one frame at the front of `in`: 0 when `in` does not start with one
     /// (the general steps below take it), else the bytes it took (its event, or a failure, is out).
     std::size_t takeSmallMessage(std::span<const std::byte> in, std::vector<Event> &out);

@@ -57,17 +57,24 @@ void OutQueue::appendBytes(std::string bytes, bool accounted)
 void OutQueue::appendFrameCopy(const char *header, std::size_t headerSize, const char *payload, std::size_t size,
                                bool accounted)
 {
-    // A buffer of 4 KiB (or the frame's size) allocated once, uninitialised, and filled frame after
-    // frame; only this queue holds it. A frame that does not fit starts the next one.
-    constexpr std::size_t kTailSize = 4096;
+    // A buffer allocated once, uninitialised, and filled frame after frame; only this queue holds it.
+    // A frame that does not fit starts the next buffer, twice the size of a full one before it (1 KiB
+    // first, as the owner's Channel::submitFrame(), up to 16 KiB; or the frame's size): a round's few
+    // replies take one small allocation, and a peer whose replies each start a buffer (one message per
+    // read, a pong between them) holds at most 1 KiB per reply beyond its outbound limit.
+    constexpr std::size_t kTailFirst = 1024;
+    constexpr std::size_t kTailMax = 16 * 1024;
     const std::size_t total = headerSize + size;
     Chunk *tail = isEmpty() ? nullptr : &m_chunks.back();
     if (!tail || !tail->tail || tail->accounted != accounted || tail->offset != 0
         || tail->fill + total > std::size_t(tail->payload.size())) {
+        const std::size_t room = tail && tail->tail && tail->offset == 0
+                ? std::min(kTailMax, 2 * std::size_t(tail->payload.size()))
+                : kTailFirst;
         tail = &m_chunks.emplace_back();
         tail->accounted = accounted;
         tail->tail = true;
-        tail->payload = QByteArray(qsizetype(std::max(total, kTailSize)), Qt::Uninitialized);
+        tail->payload = QByteArray(qsizetype(std::max(total, room)), Qt::Uninitialized);
     }
     char *out = tail->payload.data() + tail->fill;
     std::memcpy(out, header, headerSize);

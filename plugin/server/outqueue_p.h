@@ -23,8 +23,9 @@ public:
     void appendFrame(const char *header, std::size_t headerSize, QByteArray payload, bool accounted);
     /// Bytes made by the protocol core (handshake response, control or compressed frames).
     void appendBytes(std::string bytes, bool accounted);
-    /// A frame whose payload is copied: small frames in a row share one buffer of up to 64 KiB, so a
-    /// burst of replies made on the engine thread is one allocation and one contiguous write.
+    /// A frame whose payload is copied: small frames in a row share a buffer (1 KiB, doubling while
+    /// they keep coming, up to 16 KiB), so a burst of replies made on the engine thread is one or a
+    /// few allocations and contiguous writes.
     void appendFrameCopy(const char *header, std::size_t headerSize, const char *payload, std::size_t size,
                          bool accounted);
     /// Whole frames built by the owner (OutCommand::Kind::Frames), written as they are.
