@@ -197,6 +197,18 @@ std::size_t MessageAssembler::readHeader(std::span<const std::byte> in)
     return used;
 }
 
+// m_message emptied for a new message of `size` bytes (at least its first frame's). The previous
+// message's buffer went out with its event: a spare one with room is taken when there is one.
+void MessageAssembler::startMessageBuffer(std::uint64_t size)
+{
+    m_message.clear();
+    if (m_message.capacity() < size && m_scratch && !m_scratch->buffers.empty()) {
+        m_message = std::move(m_scratch->buffers.back());
+        m_scratch->buffers.pop_back();
+        m_message.clear();
+    }
+}
+
 // The usual client message in one step: final, masked, uncompressed, text or binary, under 126 bytes,
 // whole in `in`, at a message boundary. What readHeader() → startFrame() → takePayload() → endFrame()
 // would do with it, without their per-frame state: the same checks (a frame any of them would refuse
@@ -219,12 +231,7 @@ std::size_t MessageAssembler::takeSmallMessage(std::span<const std::byte> in, st
         return 0;   // the receiver's storage: startFrame()'s placeExternal()
     const std::array<std::uint8_t, 4> mask{static_cast<std::uint8_t>(in[2]), static_cast<std::uint8_t>(in[3]),
                                            static_cast<std::uint8_t>(in[4]), static_cast<std::uint8_t>(in[5])};
-    m_message.clear();
-    if (m_message.capacity() < size && m_scratch && !m_scratch->buffers.empty()) {
-        m_message = std::move(m_scratch->buffers.back());
-        m_scratch->buffers.pop_back();
-        m_message.clear();
-    }
+    startMessageBuffer(size);
     m_message.resize(size);
     applyMaskCopy(reinterpret_cast<std::byte *>(m_message.data()), in.data() + kHeader, size, mask, 0);
     if (text && !isValidUtf8(std::string_view(m_message))) {
@@ -262,13 +269,7 @@ bool MessageAssembler::startFrame(std::vector<Event> &out, std::span<const std::
         m_messageCompressed = m_frame.rsv1;
         m_fragmentFirst = true;
         m_messageSize = 0;
-        m_message.clear();
-        if (m_message.capacity() < m_frame.payloadLength && m_scratch && !m_scratch->buffers.empty()) {
-            // The previous message's buffer went out with its event: take a spare one with room.
-            m_message = std::move(m_scratch->buffers.back());
-            m_scratch->buffers.pop_back();
-            m_message.clear();
-        }
+        startMessageBuffer(m_frame.payloadLength);
         m_utf8.reset();
     }
     if (m_limits.deliverFragments)

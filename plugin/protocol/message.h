@@ -87,6 +87,7 @@ private:
     /// A small whole message in one frame at the front of `in`: 0 when `in` does not start with one
     /// (the general steps below take it), else the bytes it took (its event, or a failure, is out).
     std::size_t takeSmallMessage(std::span<const std::byte> in, std::vector<Event> &out);
+    void startMessageBuffer(std::uint64_t size);
     std::size_t readHeader(std::span<const std::byte> in);
     bool startFrame(std::vector<Event> &out, std::span<const std::byte> rest);
     bool placeExternal(std::span<const std::byte> rest);

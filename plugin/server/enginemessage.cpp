@@ -39,7 +39,7 @@ bool EngineMessage::sendBinary(const QByteArray &data)
     return m_peer.reply(false, data, &data, false);
 }
 
-bool Peer::offerToHandler(protocol::Message &message)
+std::optional<std::size_t> Peer::offerToHandler(protocol::Message &message)
 {
     const QByteArray *shared = nullptr;
     QByteArrayView payload(message.payload.data(), qsizetype(message.payload.size()));
@@ -49,9 +49,9 @@ bool Peer::offerToHandler(protocol::Message &message)
     }
     EngineMessage view(*this, payload, shared, message.opcode == protocol::Opcode::Text);
     if (!(*m_config->messageHandler)(view))
-        return false;
+        return std::nullopt;
     m_worker.receiveScratch().recycle(std::move(message.payload));
-    return true;
+    return std::size_t(payload.size());
 }
 
 void Peer::countReplies()

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -95,9 +96,9 @@ private:
     const Transport &transport() const { return m_tls ? *m_tls : static_cast<const Transport &>(m_plain); }
     /// Core events → InEvents in the worker's scratch; returns the payload bytes of the messages.
     qint64 translate(std::vector<protocol::Event> &events);
-    /// The engine message handler (EngineConfig::messageHandler) sees `message`; true when it took it.
-    /// enginemessage.cpp, as is reply().
-    bool offerToHandler(protocol::Message &message);
+    /// The engine message handler (EngineConfig::messageHandler) sees `message`: the payload's size
+    /// when it took the message, nothing when it declined. enginemessage.cpp, as is reply().
+    std::optional<std::size_t> offerToHandler(protocol::Message &message);
     /// EngineMessage::sendText()/sendBinary(): frames `data` into the output on this thread (`shared`:
     /// the same bytes as a QByteArray that may be kept; `validated`: text known to be UTF-8).
     bool reply(bool text, QByteArrayView data, const QByteArray *shared, bool validated);

@@ -200,12 +200,9 @@ qint64 Peer::translate(std::vector<protocol::Event> &events)
     for (protocol::Event &event : events) {
         if (auto *message = std::get_if<protocol::Message>(&event)) {
             if (offer) {
-                const std::size_t size = message->external ? std::size_t(static_cast<ReadBlocks::Payload &>(
-                                                                     *message->external).data.size())
-                                                           : message->payload.size();
-                if (offerToHandler(*message)) {
+                if (const std::optional<std::size_t> taken = offerToHandler(*message)) {
                     ++messages;
-                    takenBytes += size;
+                    takenBytes += *taken;
                     continue;
                 }
             }
