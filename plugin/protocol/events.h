@@ -9,6 +9,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <variant>
 
 namespace qws::protocol {
@@ -41,6 +42,18 @@ struct Message {
     bool compressed = false;          ///< arrived with permessage-deflate
     /// Set instead of `payload` (then empty) when the bytes went into receiver-provided storage.
     std::shared_ptr<ExternalPayload> external;
+    /// Set instead of `payload` (then empty) when a small message was unmasked where it lay, in input
+    /// the receiver declared writable (ReceiveScratch::inputWritable). Valid only until that input is
+    /// reused: the receiver consumes such events before it reads again.
+    std::string_view inPlace;
+
+    /// The payload, wherever it is kept.
+    std::string_view bytes() const noexcept
+    {
+        if (external)
+            return {reinterpret_cast<const char *>(external->bytes.data()), external->bytes.size()};
+        return inPlace.empty() ? std::string_view(payload) : inPlace;
+    }
 };
 
 /// One piece of a message, when the connection delivers frame by frame (Config::deliverFragments).

@@ -137,4 +137,38 @@ std::size_t applyMaskCopy(std::byte *dst, const std::byte *src, std::size_t size
     return mask(dst, src, size, key, phase);
 }
 
+// Meant for small messages (under 126 bytes): 16 bytes a step, no wide dispatch. The unmasked bytes
+// are ORed together as they are stored; one test of the high bits at the end.
+bool applyMaskAscii(std::span<std::byte> data, const std::array<std::uint8_t, 4> &key) noexcept
+{
+    std::byte *p = data.data();
+    const std::size_t size = data.size();
+    const std::uint32_t word = keyWord(key, 0);
+    const std::uint64_t k64 = std::uint64_t{word} | (std::uint64_t{word} << 32);
+    std::size_t i = 0;
+    std::uint64_t high = 0;
+#ifdef QWS_MASK_SSE2
+    const __m128i k = _mm_set1_epi32(static_cast<int>(word));
+    __m128i any = _mm_setzero_si128();
+    for (; i + 16 <= size; i += 16) {
+        const __m128i a = _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i *>(p + i)), k);
+        _mm_storeu_si128(reinterpret_cast<__m128i *>(p + i), a);
+        any = _mm_or_si128(any, a);
+    }
+    high = _mm_movemask_epi8(any) ? 0x80 : 0;
+#endif
+    for (; i + 8 <= size; i += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p + i, sizeof w);
+        w ^= k64;
+        std::memcpy(p + i, &w, sizeof w);
+        high |= w;
+    }
+    for (; i < size; ++i) {
+        p[i] ^= std::byte{key[i & 3]};
+        high |= std::to_integer<std::uint64_t>(p[i]);
+    }
+    return (high & UINT64_C(0x8080808080808080)) == 0;
+}
+
 } // namespace qws::protocol

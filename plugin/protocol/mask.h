@@ -18,4 +18,8 @@ std::size_t applyMask(std::span<std::byte> data, const std::array<std::uint8_t, 
 std::size_t applyMaskCopy(std::byte *dst, const std::byte *src, std::size_t size,
                           const std::array<std::uint8_t, 4> &key, std::size_t phase = 0) noexcept;
 
+/// applyMask() from phase 0, telling in the same pass whether every unmasked byte is ASCII (below
+/// 0x80): a short text message (the usual one) then needs no UTF-8 pass of its own.
+bool applyMaskAscii(std::span<std::byte> data, const std::array<std::uint8_t, 4> &key) noexcept;
+
 } // namespace qws::protocol

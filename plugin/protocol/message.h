@@ -60,7 +60,9 @@ public:
 
     /// Consumes `in` entirely (partial headers and payloads are kept inside) unless it fails, appending
     /// Message/Fragment/Ping/Pong/Close events to `out`. On failure it appends one Failure event, stops
-    /// consuming, and every later call returns 0. Returns the number of bytes consumed.
+    /// consuming, and every later call returns 0. After a Close event it stops too (RFC 6455 §5.5.1:
+    /// what follows a close frame is not application data): the rest is neither parsed nor written.
+    /// Returns the number of bytes consumed.
     /// `scratch`, when given, supplies the storage of each new message's payload (a spare buffer with
     /// capacity, or the allocator's storage for a large binary message) instead of a fresh allocation.
     std::size_t feed(std::span<const std::byte> in, std::vector<Event> &out, ReceiveScratch *scratch = nullptr);
@@ -79,7 +81,7 @@ public:
     /// (the connection frees this one until the next data arrives).
     bool atRest() const noexcept
     {
-        return !m_haveHeader && m_headerHave == 0 && !m_inMessage && m_error == Error::None;
+        return !m_haveHeader && m_headerHave == 0 && !m_inMessage && m_error == Error::None && !m_closed;
     }
 
 private:
@@ -102,6 +104,7 @@ private:
     FrameRules m_rules;
     Inflater *m_inflater = nullptr;
     Error m_error = Error::None;
+    bool m_closed = false;   // a Close event was delivered: nothing more is read
 
     std::array<std::byte, kMaxFrameHeaderSize> m_headerBuf{};
     std::size_t m_headerHave = 0;
@@ -143,17 +146,22 @@ struct ReceiveScratch {
     std::size_t externalMin = 4096;
     /// Set by a receiver whose receive() input is its own writable storage that adopt()ed payloads
     /// may keep alive: such messages lying whole in the input are unmasked where they lie and handed
-    /// to allocator->adopt() instead of being copied. The core writes only inside adopted payloads.
+    /// to allocator->adopt() instead of being copied. Small whole messages (the one-step path, under
+    /// 126 bytes) are unmasked where they lie too and delivered as Message::inPlace, a view into the
+    /// input, valid until the input is reused. The core writes only inside payloads it delivers.
     bool inputWritable = false;
 
     /// Keeps `buffer` for a later message if it is small and fewer than kMaxBuffers wait.
     void recycle(std::string &&buffer)
     {
-        if (buffer.capacity() > kMaxRecycledCapacity || buffers.size() >= kMaxBuffers)
+        // A string with no heap storage (its inline capacity only) is no spare.
+        if (buffer.capacity() <= kInlineCapacity || buffer.capacity() > kMaxRecycledCapacity
+            || buffers.size() >= kMaxBuffers)
             return;
         buffers.push_back(std::move(buffer));
     }
     static constexpr std::size_t kMaxBuffers = 64;
+    static inline const std::size_t kInlineCapacity = std::string().capacity();
     static constexpr std::size_t kMaxRecycledCapacity = 64 * 1024;
 };
 

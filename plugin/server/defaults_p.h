@@ -27,6 +27,12 @@ inline constexpr qint64 kMaxOutboundQueue = qint64(16) * 1024 * 1024; ///< then 
 /// one copy of a small payload costs less than an allocation, a command and an iovec of its own.
 /// Larger messages are handed over as they are (binary: shared, never copied).
 inline constexpr qsizetype kInlineFrameMax = 4096;
+/// The first buffer that small frames are copied into (the owner's Channel::submitFrame(), the
+/// engine handler's OutQueue::appendFrameCopy()). 32 bytes short of 1 KiB so that with QByteArray's
+/// header and terminator the block stays within glibc's per-thread cache (requests up to 1,032
+/// bytes): freed after the write, it is taken again by the next round in a few instructions instead
+/// of malloc's bins (~350 per buffer, callgrind).
+inline constexpr qsizetype kFrameBufferFirst = 1024 - 32;
 /// Message and frame limits: the protocol core's own defaults.
 inline constexpr qint64 kMaxMessageSize = qint64(protocol::MessageLimits{}.maxMessageSize);
 inline constexpr qint64 kMaxFrameSize = qint64(protocol::MessageLimits{}.maxFrameSize);

@@ -42,7 +42,8 @@ bool EngineMessage::sendBinary(const QByteArray &data)
 std::optional<std::size_t> Peer::offerToHandler(protocol::Message &message)
 {
     const QByteArray *shared = nullptr;
-    QByteArrayView payload(message.payload.data(), qsizetype(message.payload.size()));
+    const std::string_view bytes = message.bytes();   // in the read block, or the core's buffer
+    QByteArrayView payload(bytes.data(), qsizetype(bytes.size()));
     if (message.external) {   // a large binary message read in place: already its own QByteArray
         shared = &static_cast<ReadBlocks::Payload &>(*message.external).data;
         payload = *shared;

@@ -305,7 +305,7 @@ bool Channel::submitFrame(const char *header, std::size_t headerSize, std::size_
         frames = &m_outbox.emplace_back();
         frames->kind = OutCommand::Kind::Frames;
         // Room for a round's replies at once (the 64-byte echo answers ~8 messages per socket a round).
-        frames->data.reserve(std::max<qsizetype>(frameSize, 1024));
+        frames->data.reserve(std::max(frameSize, defaults::kFrameBufferFirst));
     }
     const qsizetype at = frames->data.size();
     frames->data.resize(at + frameSize);   // within the reservation, or grows geometrically

@@ -2,6 +2,8 @@
 // OutQueue: the gather list behind writev() (header and payload of a frame go out in one call).
 #include "outqueue_p.h"
 
+#include "defaults_p.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -62,7 +64,7 @@ void OutQueue::appendFrameCopy(const char *header, std::size_t headerSize, const
     // first, as the owner's Channel::submitFrame(), up to 16 KiB; or the frame's size): a round's few
     // replies take one small allocation, and a peer whose replies each start a buffer (one message per
     // read, a pong between them) holds at most 1 KiB per reply beyond its outbound limit.
-    constexpr std::size_t kTailFirst = 1024;
+    constexpr std::size_t kTailFirst = std::size_t(defaults::kFrameBufferFirst);
     constexpr std::size_t kTailMax = 16 * 1024;
     const std::size_t total = headerSize + size;
     Chunk *tail = isEmpty() ? nullptr : &m_chunks.back();

@@ -207,7 +207,8 @@ qint64 Peer::translate(std::vector<protocol::Event> &events)
                 }
             }
             InEvent &in = m_worker.nextEvent();
-            std::size_t size = message->payload.size();
+            const std::string_view view = message->bytes();   // in the read block, or the core's buffer
+            std::size_t size = view.size();
             if (message->external) {   // a large binary message, already in its QByteArray
                 auto &payload = static_cast<ReadBlocks::Payload &>(*message->external);
                 size = std::size_t(payload.data.size());
@@ -215,10 +216,10 @@ qint64 Peer::translate(std::vector<protocol::Event> &events)
                 in.data = std::move(payload.data);
             } else if (message->opcode == protocol::Opcode::Text) {
                 in.kind = InEvent::Kind::Text;
-                assignText(in.text, message->payload);
+                assignText(in.text, view);
             } else {
                 in.kind = InEvent::Kind::Binary;
-                assignBytes(in.data, message->payload);
+                assignBytes(in.data, view);
             }
             in.number = qint64(size);
             bytes += qint64(size);

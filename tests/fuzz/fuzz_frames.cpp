@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -33,7 +34,8 @@ constexpr std::size_t kReadSizes[8] = {0, 1, 2, 3, 7, 16, 64, 1000};
 struct Limits { std::uint64_t frame, message; };
 constexpr Limits kLimits[4] = {{64 * 1024, 256 * 1024}, {1024, 4096}, {125, 125}, {1 << 20, 1 << 20}};
 
-#define FUZZ_CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
+// A broken rule names its line (the trap alone leaves only a stack without line numbers).
+#define FUZZ_CHECK(cond) do { if (!(cond)) { std::fprintf(stderr, "FUZZ_CHECK failed at line %d\n", __LINE__); __builtin_trap(); } } while (0)
 
 std::span<const std::byte> asBytes(std::string_view s)
 {
@@ -113,10 +115,11 @@ struct VectorAllocator final : PayloadAllocator {
 
 std::string_view messageBytes(const Message &m)
 {
-    if (!m.external)
-        return m.payload;
-    FUZZ_CHECK(m.payload.empty() && m.opcode == Opcode::Binary && !m.compressed);
-    return {reinterpret_cast<const char *>(m.external->bytes.data()), m.external->bytes.size()};
+    if (m.external)
+        FUZZ_CHECK(m.payload.empty() && m.inPlace.empty() && m.opcode == Opcode::Binary && !m.compressed);
+    if (!m.inPlace.empty())   // a small whole message, viewed where it lay
+        FUZZ_CHECK(m.payload.empty() && m.inPlace.size() < 126 && !m.compressed);
+    return m.bytes();
 }
 
 /// The same event, whichever way the payload was stored.
@@ -201,18 +204,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
         FUZZ_CHECK(events.size() == scratch.events.size());
         for (std::size_t i = 0; i < events.size(); ++i)
             FUZZ_CHECK(sameEvent(events[i], scratch.events[i]));
-        // The core wrote nothing in the twin's read but the payloads it adopted (unmasked in place).
+        // The core wrote nothing in the twin's read but the payloads it delivered from there (adopted, or
+        // small ones viewed), unmasked in place.
         std::string untouched = writable;
         for (const Event &event : scratch.events) {
             const auto *m = std::get_if<Message>(&event);
-            if (!m || !m->external)
+            if (!m || (!m->external && m->inPlace.empty()))
                 continue;
-            const auto *begin = reinterpret_cast<const std::byte *>(writable.data());
-            const std::byte *bytes = m->external->bytes.data();
-            if (bytes >= begin && bytes < begin + writable.size()) {
-                const auto offset = std::size_t(bytes - begin);
-                FUZZ_CHECK(offset + m->external->bytes.size() <= writable.size());
-                untouched.replace(offset, m->external->bytes.size(), rest.substr(offset, m->external->bytes.size()));
+            const std::string_view bytes = m->bytes();
+            if (bytes.data() >= writable.data() && bytes.data() < writable.data() + writable.size()) {
+                const auto offset = std::size_t(bytes.data() - writable.data());
+                FUZZ_CHECK(offset + bytes.size() <= writable.size());
+                untouched.replace(offset, bytes.size(), rest.substr(offset, bytes.size()));
+            } else {
+                FUZZ_CHECK(m->inPlace.empty());   // a view is always into the read
             }
         }
         FUZZ_CHECK(untouched == rest);

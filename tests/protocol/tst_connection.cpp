@@ -726,18 +726,25 @@ void tst_Connection::largeBinaryGoesToReceiverStorage_data()
 {
     QTest::addColumn<QByteArray>("input");
     QTest::addColumn<int>("externalMessages");   // how many messages arrive in the allocator's storage
+    QTest::addColumn<int>("inPlaceMessages");    // with inputWritable, all in one receive(): Message::inPlace
     std::string big(5000, '\0');
     for (std::size_t i = 0; i < big.size(); ++i)
         big[i] = char(i * 7 + 3);
-    QTest::newRow("one 5000-byte binary frame: external") << qba(binaryFrame(big)) << 1;
-    QTest::newRow("exactly externalMin (4096): external") << qba(binaryFrame(big.substr(0, 4096))) << 1;
-    QTest::newRow("4095 bytes: a std::string") << qba(binaryFrame(big.substr(0, 4095))) << 0;
+    QTest::newRow("one 5000-byte binary frame: external") << qba(binaryFrame(big)) << 1 << 0;
+    QTest::newRow("exactly externalMin (4096): external") << qba(binaryFrame(big.substr(0, 4096))) << 1 << 0;
+    QTest::newRow("4095 bytes: a std::string") << qba(binaryFrame(big.substr(0, 4095))) << 0 << 0;
     QTest::newRow("text of 5000 bytes: a std::string (it becomes UTF-16 anyway)")
-        << qba(textFrame(std::string(5000, 't'))) << 0;
+        << qba(textFrame(std::string(5000, 't'))) << 0 << 0;
     QTest::newRow("RFC 6455 §5.4: fragmented binary: a std::string (its size is unknown up front)")
-        << qba(binaryFrame(big.substr(0, 3000), false) + continuationFrame(big.substr(3000), true)) << 0;
+        << qba(binaryFrame(big.substr(0, 3000), false) + continuationFrame(big.substr(3000), true)) << 0 << 0;
     QTest::newRow("RFC 6455 §5.5: a ping between two large messages")
-        << qba(binaryFrame(big) + pingFrame("p") + binaryFrame(big.substr(100))) << 2;
+        << qba(binaryFrame(big) + pingFrame("p") + binaryFrame(big.substr(100))) << 2 << 0;
+    QTest::newRow("small whole messages (under 126 bytes): unmasked where they lie (the empty one has no bytes)")
+        << qba(textFrame("hello") + binaryFrame(big.substr(0, 125)) + textFrame("") + textFrame(std::string(126, 'x'))
+               + binaryFrame(big.substr(7, 64)))
+        << 0 << 3;
+    QTest::newRow("RFC 6455 §8.1: a small text that is not UTF-8 fails, its bytes left as they came")
+        << qba(textFrame("ok") + textFrame("a\xff\xfe") + textFrame("never")) << 0 << 1;
 }
 
 namespace {
@@ -794,11 +801,13 @@ void tst_Connection::largeBinaryGoesToReceiverStorage()
 
 // ReceiveScratch::inputWritable: a large one-frame binary message lying whole in one receive() is
 // unmasked where it lies and adopted (PayloadAllocator::adopt); one split over receives is allocated.
-// Either way the messages are those of the classic path, and nothing outside them is written.
+// A small whole message is unmasked where it lies and viewed (Message::inPlace). Either way the
+// messages are those of the classic path, and nothing outside them is written.
 void tst_Connection::largeBinaryCanStayInWritableInput()
 {
     QFETCH(QByteArray, input);
     QFETCH(int, externalMessages);
+    QFETCH(int, inPlaceMessages);
     for (const bool adoptInput : {true, false}) {
         for (const Chunking &chunking : allChunkings(view(input), 64)) {
             const std::vector<std::string> expected = classicMessages(chunking);
@@ -812,6 +821,7 @@ void tst_Connection::largeBinaryCanStayInWritableInput()
             std::vector<std::string> got;
             int adopted = 0;
             int external = 0;
+            int inPlace = 0;
             for (std::string_view chunk : chunking.chunks) {
                 std::string writable(chunk);   // the receiver's own storage
                 const auto *begin = reinterpret_cast<const std::byte *>(writable.data());
@@ -821,8 +831,16 @@ void tst_Connection::largeBinaryCanStayInWritableInput()
                     auto *message = std::get_if<Message>(&event);
                     if (!message)
                         continue;
+                    if (!message->inPlace.empty()) {
+                        ++inPlace;
+                        QVERIFY(message->payload.empty() && !message->external);
+                        const std::string_view v = message->inPlace;
+                        QVERIFY(v.data() >= writable.data() && v.data() + v.size() <= writable.data() + writable.size());
+                        const auto at = std::size_t(v.data() - writable.data());
+                        untouched.replace(at, v.size(), chunk.substr(at, v.size()));
+                    }
                     if (!message->external) {
-                        got.push_back(message->payload);
+                        got.emplace_back(message->bytes());
                         continue;
                     }
                     ++external;
@@ -845,6 +863,8 @@ void tst_Connection::largeBinaryCanStayInWritableInput()
                 QCOMPARE(adopted, externalMessages);   // everything in one receive: nothing copied
             QCOMPARE(external, externalMessages);
             QCOMPARE(adopted + allocator.calls, external);   // each one adopted or allocated, never both
+            if (chunking.chunks.size() == 1)
+                QCOMPARE(inPlace, inPlaceMessages);
         }
     }
 }

@@ -47,6 +47,7 @@ private slots:
     void randomPieces_data();
     void randomPieces();
     void largeBufferWithEveryKeyByte();
+    void asciiPassMatchesMaskAndHighBits();
 };
 
 // RFC 6455 §5.7: "Hello" masked with 37 fa 21 3d is 7f 9f 4d 51 58.
@@ -165,6 +166,28 @@ void TestMask::largeBufferWithEveryKeyByte()
         const std::vector<std::byte> window(source.begin() + 1, source.end());
         const auto want = naive(window, key, 2);
         QVERIFY(std::equal(want.begin(), want.end(), buf.begin() + 1));
+    }
+}
+
+// applyMaskAscii(): the same bytes as applyMask() from phase 0, and "all ASCII" exactly when no
+// unmasked byte has its high bit set: every length a small message can have, the high bit at every
+// position (in the 16-byte steps, the 8-byte step and the byte tail), and none.
+void TestMask::asciiPassMatchesMaskAndHighBits()
+{
+    std::mt19937 rng(7);
+    for (std::size_t n = 0; n <= 140; ++n) {
+        std::vector<std::byte> plain(n);
+        for (auto &b : plain)
+            b = std::byte(rng() & 0x7f);
+        for (std::size_t high = 0; high <= n; ++high) {   // high == n: no byte above 0x7F
+            std::vector<std::byte> clear = plain;
+            if (high < n)
+                clear[high] |= std::byte{0x80};
+            std::vector<std::byte> wire = naive(clear, kKey, 0);   // masking is its own inverse
+            const bool ascii = applyMaskAscii(wire, kKey);
+            QVERIFY2(wire == clear, qPrintable(QStringLiteral("length %1, high bit at %2").arg(n).arg(high)));
+            QVERIFY2(ascii == (high == n), qPrintable(QStringLiteral("length %1, high bit at %2").arg(n).arg(high)));
+        }
     }
 }
 

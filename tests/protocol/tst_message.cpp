@@ -8,6 +8,7 @@
 #include "eventtext.h"
 #include "framebuilder.h"
 
+#include <algorithm>
 #include <QTest>
 
 #include <memory>
@@ -112,13 +113,18 @@ QStringList run(const Chunking &chunking, const Setup &setup)
         assembler.setInflater(inflater.get());
     }
     std::vector<Event> events;
+    // After a failure, or after a close (RFC 6455 §5.5.1), the assembler consumes nothing more.
+    auto stopped = [&] {
+        return assembler.error() != Error::None
+                || std::any_of(events.begin(), events.end(), [](const Event &e) { return std::holds_alternative<Close>(e); });
+    };
     for (std::string_view chunk : chunking.chunks) {
-        const bool failedBefore = assembler.error() != Error::None;
+        const bool stoppedBefore = stopped();
         const std::size_t consumed = assembler.feed(bytes(chunk), events);
-        if (failedBefore) {
+        if (stoppedBefore) {
             if (consumed != 0)
-                return {QStringLiteral("consumed %1 bytes after failing").arg(consumed)};
-        } else if (assembler.error() == Error::None && consumed != chunk.size()) {
+                return {QStringLiteral("consumed %1 bytes after failing or closing").arg(consumed)};
+        } else if (!stopped() && consumed != chunk.size()) {
             return {QStringLiteral("consumed %1 of %2 bytes").arg(consumed).arg(chunk.size())};
         }
     }
@@ -318,6 +324,9 @@ void tst_Message::closePayloads_data()
         << closeRaw("") << QStringList{QStringLiteral("close 1005: ")};
     QTest::newRow("RFC 6455 §5.5.1: code and reason") << qba(closeFrame(1000, "bye"))
                                                       << QStringList{QStringLiteral("close 1000: bye")};
+    QTest::newRow("RFC 6455 §5.5.1: nothing after the close frame is read (a message, a ping, a bad frame)")
+        << qba(closeFrame(1000, "bye") + textFrame("after") + pingFrame("p") + std::string("\xff\xff"))
+        << QStringList{QStringLiteral("close 1000: bye")};
     QTest::newRow("RFC 6455 §7.4.2: 3000 (registered) is allowed") << qba(closeFrame(3000))
                                                                    << QStringList{QStringLiteral("close 3000: ")};
     QTest::newRow("RFC 6455 §7.4.2: 4999 (private) is allowed") << qba(closeFrame(4999))
