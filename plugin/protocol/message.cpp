@@ -87,7 +87,7 @@ void MessageAssembler::setInflater(Inflater *inflater) noexcept
 namespace {
 /// A Message event built where it lies in `out`: pushing a temporary Message costs a move of the
 /// variant and the temporary's destruction (~110 instructions per 64-byte message, callgrind).
-Message &emplaceMessage(std::vector<Event> &out, Opcode opcode)
+[[gnu::always_inline]] inline Message &emplaceMessage(std::vector<Event> &out, Opcode opcode)
 {
     auto &message = std::get<Message>(out.emplace_back(std::in_place_type<Message>));
     message.opcode = opcode;

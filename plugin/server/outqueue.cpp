@@ -79,7 +79,10 @@ void OutQueue::appendFrameCopy(const char *header, std::size_t headerSize, const
         tail->payload = QByteArray(qsizetype(std::max(total, room)), Qt::Uninitialized);
     }
     char *out = tail->payload.data() + tail->fill;
-    std::memcpy(out, header, headerSize);
+    if (headerSize == 2)   // the usual small frame's header: two bytes moved inline, not a libc call
+        std::memcpy(out, header, 2);
+    else
+        std::memcpy(out, header, headerSize);
     if (size)
         std::memcpy(out + headerSize, payload, size);
     tail->fill += total;
